@@ -1,7 +1,7 @@
 // Pre-signed URLs (query-form signatures, cos-protocol.md §1.4). Pure: `now` is an argument.
 
 import { cosLocation, type CosTarget } from "./endpoint";
-import { authorization, cosEncode, keyTime, type SignPairs } from "./sign";
+import { authorization, cosEncode, keyTime, postPolicySignature, type SignPairs } from "./sign";
 
 export interface CosCredentials {
   secretId: string;
@@ -63,4 +63,58 @@ export async function presignUrl(input: PresignInput): Promise<{ url: string; ex
   if (input.credentials.securityToken) params.push(`x-cos-security-token=${encodeURIComponent(input.credentials.securityToken)}`);
   for (const [name, value] of Object.entries(query)) params.push(value == null || value === "" ? cosEncode(name) : `${cosEncode(name)}=${cosEncode(String(value))}`);
   return { url: `${location.url}?${params.join("&")}`, expiresAt: Number(kt.split(";")[1]) * 1000 };
+}
+
+export interface PostPolicyInput {
+  credentials: CosCredentials;
+  bucket: string;
+  /** Exact key the form must use (`{"key": ...}`), or... */
+  key?: string;
+  /** ...a prefix every key must start with (`["starts-with", "$key", prefix]`). */
+  keyPrefix?: string;
+  /** `["content-length-range", min, max]` in bytes. */
+  contentLengthRange?: [number, number];
+  /** Exact Content-Type form field the upload must send. */
+  contentType?: string;
+  /** Unix milliseconds. */
+  now: number;
+  /** Lifetime in seconds (default 900). */
+  expires?: number;
+  /** The KeyTime to sign with; defaults to keyTime(now, expires). The policy expires at its end. */
+  keyTime?: string;
+}
+
+/**
+ * A POST Object policy and the form fields that carry it (cos-protocol.md §4 "POST Object"). The
+ * signature covers the exact JSON text returned in `policyJson`, which is base64'd into `policy`.
+ */
+export async function postPolicy(input: PostPolicyInput): Promise<{ policyJson: string; expiresAt: number; fields: Record<string, string> }> {
+  const kt = input.keyTime ?? keyTime(input.now, input.expires ?? 900);
+  const expiresAt = Number(kt.split(";")[1]) * 1000;
+  const conditions: unknown[] = [
+    { "q-sign-algorithm": "sha1" },
+    { "q-ak": input.credentials.secretId },
+    { "q-sign-time": kt },
+    { bucket: input.bucket },
+  ];
+  if (input.key !== undefined) conditions.push({ key: input.key });
+  if (input.keyPrefix !== undefined) conditions.push(["starts-with", "$key", input.keyPrefix]);
+  if (input.contentLengthRange) conditions.push(["content-length-range", ...input.contentLengthRange]);
+  if (input.contentType !== undefined) conditions.push({ "Content-Type": input.contentType });
+  const policyJson = JSON.stringify({ expiration: new Date(expiresAt).toISOString(), conditions });
+  const fields: Record<string, string> = {
+    policy: base64Utf8(policyJson),
+    "q-sign-algorithm": "sha1",
+    "q-ak": input.credentials.secretId,
+    "q-key-time": kt,
+    "q-signature": await postPolicySignature(input.credentials.secretKey, kt, policyJson),
+  };
+  if (input.credentials.securityToken) fields["x-cos-security-token"] = input.credentials.securityToken;
+  return { policyJson, expiresAt, fields };
+}
+
+function base64Utf8(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }

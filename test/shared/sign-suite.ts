@@ -2,7 +2,7 @@
 // (issue 2 §4: "Run the signer in workerd as well as Node").
 import { expect, it } from "vitest";
 import { crc64, crc64Combine, Crc64 } from "../../functions/cos/crc64";
-import { presignUrl } from "../../functions/cos/presign";
+import { postPolicy, presignUrl } from "../../functions/cos/presign";
 import {
   authorization,
   formatPairs,
@@ -60,6 +60,20 @@ export function signVectorSuite(): void {
     expect(await signKey(DOC_CREDENTIALS.secretKey, v.keyTime)).toBe(v.signKey);
     expect(await sha1Hex(v.policy)).toBe(v.policySha1);
     expect(await postPolicySignature(DOC_CREDENTIALS.secretKey, v.keyTime, v.policy)).toBe(v.signature);
+    const built = await postPolicy({ credentials: DOC_CREDENTIALS, bucket: "examplebucket-1250000000", key: "uploads/a.png", now: 0, keyTime: v.keyTime });
+    expect(built.policyJson).toBe(v.policy);
+    expect(built.fields["q-signature"]).toBe(v.signature);
+    expect(built.fields["q-key-time"]).toBe(v.keyTime);
+    expect(atob(built.fields.policy)).toBe(v.policy);
+  });
+
+  it("builds a POST policy with prefix, size range and a UTF-8 key prefix", async () => {
+    const built = await postPolicy({ credentials: DOC_CREDENTIALS, bucket: "b-1", keyPrefix: "用户/", contentLengthRange: [1, 1024], contentType: "image/png", now: 1_700_000_000_000, expires: 60 });
+    const decoded = new TextDecoder().decode(Uint8Array.from(atob(built.fields.policy), (c) => c.charCodeAt(0)));
+    expect(decoded).toBe(built.policyJson);
+    expect(JSON.parse(decoded).conditions.slice(4)).toEqual([["starts-with", "$key", "用户/"], ["content-length-range", 1, 1024], { "Content-Type": "image/png" }]);
+    expect(JSON.parse(decoded).expiration).toBe("2023-11-14T22:14:19.000Z");
+    expect(built.fields["q-signature"]).toBe(await postPolicySignature(DOC_CREDENTIALS.secretKey, "1699999999;1700000059", decoded));
   });
 
   it("computes the CRC-64/XZ check values", () => {
