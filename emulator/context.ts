@@ -87,7 +87,7 @@ export function downloadStages(ctx: Ctx): Transform[] {
 export async function readSmallBody(ctx: Ctx, max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.body) {
+  for await (const chunk of ctx.body.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > max) throw new CosLocalError(400, "XMLSizeLimit", `The request body exceeds ${max} bytes.`);
     chunks.push(chunk as Buffer);

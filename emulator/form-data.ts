@@ -131,7 +131,8 @@ export async function readForm<R>(source: Readable, boundary: string, onFile: Fi
   };
 
   try {
-    for await (const chunk of source) {
+    // destroyOnReturn: false, so a refusal can still be answered on this connection.
+    for await (const chunk of source.iterator({ destroyOnReturn: false })) {
       buffer = buffer.length ? Buffer.concat([buffer, chunk as Buffer]) : (chunk as Buffer);
       while (await step());
     }

@@ -216,18 +216,18 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     }
     await route(ctx);
   } catch (error) {
-    sendError(req, res, method, resource, requestId, error);
+    sendError(res, method, resource, requestId, error);
   }
 }
 
 /** The single error handler: COS error XML, x-cos-trace-id, no body on HEAD or 304 (§6). */
-function sendError(req: IncomingMessage, res: ServerResponse, method: string, resource: string, requestId: string, error: unknown): void {
-  if (res.headersSent || req.socket.destroyed) {
-    // Mid-body: the only honest signal left is a broken connection.
+function sendError(res: ServerResponse, method: string, resource: string, requestId: string, error: unknown): void {
+  if (res.headersSent || res.socket?.destroyed !== false) {
+    // Mid-body or client gone: the only honest signal left is a broken connection.
     res.destroy();
     return;
   }
-  if (!isCosLocalError(error) && !req.destroyed) console.error(`cos-local: ${method} ${resource}: ${(error as Error)?.stack ?? error}`);
+  if (!isCosLocalError(error)) console.error(`cos-local: ${method} ${resource}: ${(error as Error)?.stack ?? error}`);
   const cosError = isCosLocalError(error) ? error : cosErrors.internal();
   const traceId = newId();
   const headers: Record<string, string | number> = { "x-cos-trace-id": traceId, ...cosError.headers };

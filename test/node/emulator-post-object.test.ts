@@ -1,0 +1,123 @@
+// cos-local POST Object (cos-protocol.md §4 "POST Object"): a browser-style multipart/form-data
+// upload authorised by a signed policy; every refusal the policy can cause.
+
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crc64 } from "../../functions/cos/crc64";
+import { keyTime, postPolicySignature } from "../../functions/cos/sign";
+import { text } from "../../functions/cos/xml";
+import { BUCKET, bytes, MB, SECRET_ID, SECRET_KEY, send, startLocal, xml, type Local } from "./emulator-harness";
+
+let local: Local;
+beforeAll(async () => {
+  local = await startLocal();
+});
+afterAll(async () => {
+  await local.close();
+});
+
+interface Form {
+  key: string;
+  file: Buffer;
+  filename?: string;
+  conditions?: unknown[];
+  fields?: Record<string, string>;
+  expiration?: Date;
+  secretKey?: string;
+  keyTimeValue?: string;
+}
+
+async function post(form: Form): Promise<Response> {
+  const kt = form.keyTimeValue ?? keyTime(Date.now());
+  const policy = JSON.stringify({
+    expiration: (form.expiration ?? new Date(Date.now() + 600_000)).toISOString(),
+    conditions: [{ "q-sign-algorithm": "sha1" }, { "q-ak": SECRET_ID }, { "q-sign-time": kt }, { bucket: BUCKET }, ...(form.conditions ?? [])],
+  });
+  const body = new FormData();
+  body.append("key", form.key);
+  for (const [name, value] of Object.entries(form.fields ?? {})) body.append(name, value);
+  body.append("policy", Buffer.from(policy).toString("base64"));
+  body.append("q-sign-algorithm", "sha1");
+  body.append("q-ak", SECRET_ID);
+  body.append("q-key-time", kt);
+  body.append("q-signature", await postPolicySignature(form.secretKey ?? SECRET_KEY, kt, policy));
+  body.append("file", new Blob([form.file]), form.filename ?? "upload.bin");
+  return fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body, redirect: "manual" });
+}
+
+const errorCode = async (res: Response) => text(xml({ text: await res.text() } as never).body, "Code");
+
+describe("POST Object", () => {
+  it("stores the file under the key with the form's metadata; 204 by default", async () => {
+    const file = bytes(3 * MB + 17, 9); // several stream chunks, so boundaries fall across reads
+    const res = await post({
+      key: "forms/${filename}",
+      filename: "photo.jpg",
+      file,
+      conditions: [["starts-with", "$key", "forms/"], ["content-length-range", 1, 10 * MB], ["starts-with", "$Content-Type", "image/"]],
+      fields: { "Content-Type": "image/jpeg", "x-cos-meta-album": "trip", "Cache-Control": "" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("etag")).toBe(`"${createHash("md5").update(file).digest("hex")}"`);
+    expect(res.headers.get("x-cos-hash-crc64ecma")).toBe(crc64(file).toString());
+    const get = await send(local, { method: "GET", key: "forms/photo.jpg" });
+    expect(get.body.equals(file)).toBe(true);
+    expect(get.headers["content-type"]).toBe("image/jpeg");
+    expect(get.headers["x-cos-meta-album"]).toBe("trip");
+    expect(get.headers["cache-control"]).toBeUndefined();
+  });
+
+  it("answers 201 with a PostResponse document, or 303 to success_action_redirect", async () => {
+    const created = await post({ key: "forms/created.txt", file: Buffer.from("hi"), fields: { success_action_status: "201" } });
+    expect(created.status).toBe(201);
+    expect(await created.text()).toContain("<Key>forms/created.txt</Key>");
+    const redirected = await post({ key: "forms/redirect.txt", file: Buffer.from("hi"), fields: { success_action_redirect: "http://app.test/done" } });
+    expect(redirected.status).toBe(303);
+    const location = new URL(redirected.headers.get("location")!);
+    expect([location.origin, location.searchParams.get("key"), location.searchParams.get("bucket")]).toEqual(["http://app.test", "forms/redirect.txt", BUCKET]);
+  });
+
+  it("refuses a key outside the starts-with condition", async () => {
+    const res = await post({ key: "elsewhere/x.txt", file: Buffer.from("x"), conditions: [["starts-with", "$key", "forms/"]] });
+    expect([res.status, await errorCode(res)]).toEqual([403, "AccessDenied"]);
+    expect((await send(local, { method: "HEAD", key: "elsewhere/x.txt" })).status).toBe(404);
+  });
+
+  it("refuses a key that differs from an exact condition, and a wrong bucket condition", async () => {
+    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), conditions: [{ key: "forms/b.txt" }] })).status).toBe(403);
+    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), conditions: [["eq", "$bucket", "other-1250000000"]] })).status).toBe(403);
+  });
+
+  it("refuses a file outside content-length-range, leaving no object", async () => {
+    const big = await post({ key: "forms/big.bin", file: bytes(5000), conditions: [["content-length-range", 1, 4999]] });
+    expect([big.status, await errorCode(big)]).toEqual([400, "EntityTooLarge"]);
+    const small = await post({ key: "forms/small.bin", file: bytes(5), conditions: [["content-length-range", 10, 4999]] });
+    expect([small.status, await errorCode(small)]).toEqual([400, "EntityTooSmall"]);
+    expect((await send(local, { method: "HEAD", key: "forms/big.bin" })).status).toBe(404);
+    expect((await send(local, { method: "HEAD", key: "forms/small.bin" })).status).toBe(404);
+  });
+
+  it("refuses an expired policy and an expired key time", async () => {
+    const expired = await post({ key: "forms/e.txt", file: Buffer.from("x"), expiration: new Date(Date.now() - 60_000) });
+    expect([expired.status, await errorCode(expired)]).toEqual([403, "AccessDenied"]);
+    const now = Math.floor(Date.now() / 1000);
+    const oldKey = await post({ key: "forms/e.txt", file: Buffer.from("x"), keyTimeValue: `${now - 7200};${now - 3600}` });
+    expect(oldKey.status).toBe(403);
+  });
+
+  it("refuses a bad signature", async () => {
+    const res = await post({ key: "forms/s.txt", file: Buffer.from("x"), secretKey: "not-the-secret" });
+    expect([res.status, await errorCode(res)]).toEqual([403, "SignatureDoesNotMatch"]);
+  });
+
+  it("refuses a form without a policy (anonymous) and one without a file", async () => {
+    const anonymous = new FormData();
+    anonymous.append("key", "forms/anon.txt");
+    anonymous.append("file", new Blob(["x"]), "a.txt");
+    expect((await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body: anonymous })).status).toBe(403);
+    const noFile = new FormData();
+    noFile.append("key", "forms/nofile.txt");
+    const res = await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body: noFile });
+    expect([res.status, await errorCode(res)]).toEqual([400, "MalformedPOSTRequest"]);
+  });
+});
