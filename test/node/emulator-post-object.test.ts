@@ -41,7 +41,7 @@ async function post(form: Form): Promise<Response> {
   body.append("q-ak", SECRET_ID);
   body.append("q-key-time", kt);
   body.append("q-signature", await postPolicySignature(form.secretKey ?? SECRET_KEY, kt, policy));
-  body.append("file", new Blob([form.file]), form.filename ?? "upload.bin");
+  body.append("file", new Blob([new Uint8Array(form.file)]), form.filename ?? "upload.bin");
   return fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body, redirect: "manual" });
 }
 
