@@ -4,7 +4,9 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc64 } from "../../functions/cos/crc64";
+import { postPolicy, type PostPolicyInput } from "../../functions/cos/presign";
 import { keyTime, postPolicySignature } from "../../functions/cos/sign";
+import { verifyPostPolicy } from "../../emulator/post-policy";
 import { text } from "../../functions/cos/xml";
 import { BUCKET, bytes, MB, SECRET_ID, SECRET_KEY, send, startLocal, xml, type Local } from "./emulator-harness";
 
@@ -20,27 +22,17 @@ interface Form {
   key: string;
   file: Buffer;
   filename?: string;
-  conditions?: unknown[];
   fields?: Record<string, string>;
-  expiration?: Date;
-  secretKey?: string;
-  keyTimeValue?: string;
+  /** Overrides for the product's policy builder (functions/cos/presign.ts postPolicy). */
+  policy?: Partial<PostPolicyInput>;
 }
 
+/** A browser-style form: fields, then the signed policy fields, then `file` last (§4). */
 async function post(form: Form): Promise<Response> {
-  const kt = form.keyTimeValue ?? keyTime(Date.now());
-  const policy = JSON.stringify({
-    expiration: (form.expiration ?? new Date(Date.now() + 600_000)).toISOString(),
-    conditions: [{ "q-sign-algorithm": "sha1" }, { "q-ak": SECRET_ID }, { "q-sign-time": kt }, { bucket: BUCKET }, ...(form.conditions ?? [])],
-  });
+  const { fields: signed } = await postPolicy({ credentials: { secretId: SECRET_ID, secretKey: SECRET_KEY }, bucket: BUCKET, now: Date.now(), ...form.policy });
   const body = new FormData();
   body.append("key", form.key);
-  for (const [name, value] of Object.entries(form.fields ?? {})) body.append(name, value);
-  body.append("policy", Buffer.from(policy).toString("base64"));
-  body.append("q-sign-algorithm", "sha1");
-  body.append("q-ak", SECRET_ID);
-  body.append("q-key-time", kt);
-  body.append("q-signature", await postPolicySignature(form.secretKey ?? SECRET_KEY, kt, policy));
+  for (const [name, value] of Object.entries({ ...form.fields, ...signed })) body.append(name, value);
   body.append("file", new Blob([new Uint8Array(form.file)]), form.filename ?? "upload.bin");
   return fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body, redirect: "manual" });
 }
@@ -54,7 +46,7 @@ describe("POST Object", () => {
       key: "forms/${filename}",
       filename: "photo.jpg",
       file,
-      conditions: [["starts-with", "$key", "forms/"], ["content-length-range", 1, 10 * MB], ["starts-with", "$Content-Type", "image/"]],
+      policy: { keyPrefix: "forms/", contentLengthRange: [1, 10 * MB], contentType: "image/jpeg" },
       fields: { "Content-Type": "image/jpeg", "x-cos-meta-album": "trip", "Cache-Control": "" },
     });
     expect(res.status).toBe(204);
@@ -78,35 +70,35 @@ describe("POST Object", () => {
   });
 
   it("refuses a key outside the starts-with condition", async () => {
-    const res = await post({ key: "elsewhere/x.txt", file: Buffer.from("x"), conditions: [["starts-with", "$key", "forms/"]] });
+    const res = await post({ key: "elsewhere/x.txt", file: Buffer.from("x"), policy: { keyPrefix: "forms/" } });
     expect([res.status, await errorCode(res)]).toEqual([403, "AccessDenied"]);
     expect((await send(local, { method: "HEAD", key: "elsewhere/x.txt" })).status).toBe(404);
   });
 
-  it("refuses a key that differs from an exact condition, and a wrong bucket condition", async () => {
-    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), conditions: [{ key: "forms/b.txt" }] })).status).toBe(403);
-    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), conditions: [["eq", "$bucket", "other-1250000000"]] })).status).toBe(403);
+  it("refuses a key that differs from an exact condition, another bucket, another Content-Type", async () => {
+    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), policy: { key: "forms/b.txt" } })).status).toBe(403);
+    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), policy: { bucket: "other-1250000000" } })).status).toBe(403);
+    expect((await post({ key: "forms/a.txt", file: Buffer.from("x"), policy: { contentType: "image/png" }, fields: { "Content-Type": "text/html" } })).status).toBe(403);
+    expect((await send(local, { method: "HEAD", key: "forms/a.txt" })).status).toBe(404);
   });
 
   it("refuses a file outside content-length-range, leaving no object", async () => {
-    const big = await post({ key: "forms/big.bin", file: bytes(5000), conditions: [["content-length-range", 1, 4999]] });
+    const big = await post({ key: "forms/big.bin", file: bytes(5000), policy: { contentLengthRange: [1, 4999] } });
     expect([big.status, await errorCode(big)]).toEqual([400, "EntityTooLarge"]);
-    const small = await post({ key: "forms/small.bin", file: bytes(5), conditions: [["content-length-range", 10, 4999]] });
+    const small = await post({ key: "forms/small.bin", file: bytes(5), policy: { contentLengthRange: [10, 4999] } });
     expect([small.status, await errorCode(small)]).toEqual([400, "EntityTooSmall"]);
     expect((await send(local, { method: "HEAD", key: "forms/big.bin" })).status).toBe(404);
     expect((await send(local, { method: "HEAD", key: "forms/small.bin" })).status).toBe(404);
   });
 
-  it("refuses an expired policy and an expired key time", async () => {
-    const expired = await post({ key: "forms/e.txt", file: Buffer.from("x"), expiration: new Date(Date.now() - 60_000) });
+  it("refuses an expired policy", async () => {
+    const expired = await post({ key: "forms/e.txt", file: Buffer.from("x"), policy: { now: Date.now() - 3600_000, expires: 600 } });
     expect([expired.status, await errorCode(expired)]).toEqual([403, "AccessDenied"]);
-    const now = Math.floor(Date.now() / 1000);
-    const oldKey = await post({ key: "forms/e.txt", file: Buffer.from("x"), keyTimeValue: `${now - 7200};${now - 3600}` });
-    expect(oldKey.status).toBe(403);
+    expect((await send(local, { method: "HEAD", key: "forms/e.txt" })).status).toBe(404);
   });
 
   it("refuses a bad signature", async () => {
-    const res = await post({ key: "forms/s.txt", file: Buffer.from("x"), secretKey: "not-the-secret" });
+    const res = await post({ key: "forms/s.txt", file: Buffer.from("x"), policy: { credentials: { secretId: SECRET_ID, secretKey: "not-the-secret" } } });
     expect([res.status, await errorCode(res)]).toEqual([403, "SignatureDoesNotMatch"]);
   });
 
@@ -119,5 +111,33 @@ describe("POST Object", () => {
     noFile.append("key", "forms/nofile.txt");
     const res = await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body: noFile });
     expect([res.status, await errorCode(res)]).toEqual([400, "MalformedPOSTRequest"]);
+  });
+});
+
+describe("verifyPostPolicy conditions the builder does not write", () => {
+  async function fields(policy: object, extra: Record<string, string> = {}) {
+    const kt = keyTime(Date.now());
+    const json = JSON.stringify(policy);
+    return new Map(Object.entries({ policy: Buffer.from(json).toString("base64"), "q-sign-algorithm": "sha1", "q-ak": SECRET_ID, "q-key-time": kt, "q-signature": await postPolicySignature(SECRET_KEY, kt, json), ...extra }));
+  }
+  const context = { bucket: BUCKET, credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }], nowMs: Date.now() };
+  const future = new Date(Date.now() + 600_000).toISOString();
+
+  it("refuses a policy whose expiration has passed although the key time is valid", async () => {
+    const form = await fields({ expiration: new Date(Date.now() - 1000).toISOString(), conditions: [] });
+    await expect(verifyPostPolicy(form, context)).rejects.toMatchObject({ status: 403, message: "Invalid according to Policy: Policy expired." });
+  });
+
+  it("applies eq and starts-with to any field, and merges content-length-range", async () => {
+    const conditions = [["starts-with", "$Content-Type", "image/"], ["eq", "$x-cos-meta-a", "1"], ["content-length-range", 5, 100]];
+    const ok = await fields({ expiration: future, conditions }, { "content-type": "image/png", "x-cos-meta-a": "1" });
+    await expect(verifyPostPolicy(ok, context)).resolves.toEqual({ minSize: 5, maxSize: 100 });
+    const bad = await fields({ expiration: future, conditions }, { "content-type": "text/html", "x-cos-meta-a": "1" });
+    await expect(verifyPostPolicy(bad, context)).rejects.toMatchObject({ status: 403, code: "AccessDenied" });
+  });
+
+  it("refuses unknown operators with InvalidPolicyDocument", async () => {
+    const form = await fields({ expiration: future, conditions: [["in", "$key", ["a"]]] });
+    await expect(verifyPostPolicy(form, context)).rejects.toMatchObject({ status: 400, code: "InvalidPolicyDocument" });
   });
 });
