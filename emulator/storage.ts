@@ -58,13 +58,37 @@ export class Storage {
     this.tmpDir = join(dataDir, "tmp");
   }
 
-  /** Creates the layout; drops temp files left by a previous run (they were never committed). */
+  /**
+   * Creates the layout and removes what a crash can leave behind: temp files, and bodies renamed
+   * into place whose sidecar was never written (they were never visible).
+   */
   async init(buckets: string[]): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
     for (const bucket of buckets) {
       await mkdir(join(this.bucketDir(bucket), "objects"), { recursive: true });
       await mkdir(join(this.bucketDir(bucket), "uploads"), { recursive: true });
+      await this.sweepOrphans(bucket);
+    }
+  }
+
+  private async sweepOrphans(bucket: string): Promise<void> {
+    const objects = join(this.bucketDir(bucket), "objects");
+    for (const name of await readdir(objects)) {
+      const dir = join(objects, name);
+      const record = await readJson<ObjectRecord>(join(dir, "meta.json"));
+      for (const file of await readdir(dir)) if (file.startsWith("data-") && file !== record?.dataFile) await unlink(join(dir, file));
+      if (!record) await rm(dir, { recursive: true, force: true });
+    }
+    const uploads = join(this.bucketDir(bucket), "uploads");
+    for (const id of await readdir(uploads)) {
+      const dir = join(uploads, id);
+      if (!(await this.readUpload(bucket, id))) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      const referenced = new Set((await this.listParts(bucket, id)).map((p) => p.dataFile));
+      for (const file of await readdir(dir)) if (file.endsWith(".data") && !referenced.has(file)) await unlink(join(dir, file));
     }
   }
 

@@ -1,7 +1,7 @@
 // Multipart upload (cos-protocol.md §3): Initiate, UploadPart, ListParts, Complete, Abort.
 // ListMultipartUploads is a bucket listing and lives in routes/bucket.ts.
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { crc64Combine } from "../../functions/cos/crc64";
 import { buildXml, list, parseXml, text } from "../../functions/cos/xml";
 import { concatFiles, receiveBody } from "../body";
@@ -148,7 +148,7 @@ export async function completeMultipartUpload(ctx: Ctx): Promise<void> {
     ctx.res.write(" ");
     const heartbeat = setInterval(() => ctx.res.write(" "), settings.completeHeartbeatMs);
     const errorInBody = (code: string, message: string) =>
-      ctx.res.end(errorXml({ code, message, resource: resourceOf(ctx), requestId: ctx.requestId, traceId: ctx.requestId }));
+      ctx.res.end(errorXml({ code, message, resource: resourceOf(ctx), requestId: ctx.requestId, traceId: randomBytes(18).toString("base64url") }));
     try {
       if (ctx.fault?.kind === "complete-error-in-200") return errorInBody("InternalError", "cos-local fault: an error inside a 200 Complete response.");
       const merged = storage.tempPath();

@@ -2,7 +2,7 @@
 // visible and leaves no temp file; a restart on the same dataDir keeps objects and unfinished
 // multipart uploads, which can then be completed. Plus x-cos-traffic-limit (§4 "Limits").
 
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +84,39 @@ describe("restart on the same dataDir", () => {
       expect(get.headers["content-type"]).toBe("text/csv");
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe("startup sweep", () => {
+  it("removes what a crash leaves behind: temp files, uncommitted bodies and parts, half-removed uploads", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "cos-local-sweep-"));
+    try {
+      const first = await startLocal({}, dataDir);
+      await send(first, { method: "PUT", key: "obj", body: "committed" });
+      const uploadId = text(xml(await send(first, { method: "POST", key: "mp", query: { uploads: "" } })).body, "UploadId");
+      await send(first, { method: "PUT", key: "mp", query: { partNumber: "1", uploadId }, body: "part" });
+      await first.close();
+
+      const bucketDir = join(dataDir, "buckets", BUCKET);
+      const [objectDir] = await readdir(join(bucketDir, "objects"));
+      await writeFile(join(dataDir, "tmp", "half-received"), "x");
+      await writeFile(join(bucketDir, "objects", objectDir, "data-uncommitted"), "x");
+      await writeFile(join(bucketDir, "uploads", uploadId, "part-2-uncommitted.data"), "x");
+      await mkdir(join(bucketDir, "uploads", "1700000000aaaaaaaaaaaaaaaaaaaaaaaa"));
+
+      const second = await startLocal({}, dataDir);
+      try {
+        expect(await readdir(join(dataDir, "tmp"))).toEqual([]);
+        expect(await readdir(join(bucketDir, "objects", objectDir))).toHaveLength(2); // meta.json + its body
+        expect((await readdir(join(bucketDir, "uploads", uploadId))).filter((f) => f.endsWith(".data"))).toHaveLength(1);
+        expect(await readdir(join(bucketDir, "uploads"))).toEqual([uploadId]);
+        expect((await send(second, { method: "GET", key: "obj" })).text).toBe("committed");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
