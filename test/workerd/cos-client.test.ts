@@ -14,7 +14,7 @@ const target = { bucket: e.COS_BUCKET, region: e.COS_REGION, endpoint: e.COS_END
 const client = new CosClient({ credentials, target });
 
 const MiB = 1024 * 1024;
-function bytes(length: number, seed: number): Uint8Array {
+function bytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
   let x = seed;
   for (let i = 0; i < length; i++) {
@@ -24,7 +24,7 @@ function bytes(length: number, seed: number): Uint8Array {
   return out;
 }
 
-async function putPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<Response> {
+async function putPart(key: string, uploadId: string, partNumber: number, body: Uint8Array<ArrayBuffer>): Promise<Response> {
   const { url } = await presignUrl({
     credentials, target, method: "PUT", key, now: Date.now(),
     query: { partNumber, uploadId }, headers: { "content-length": body.length },
