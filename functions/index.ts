@@ -1,9 +1,22 @@
-// Workers entry. The presign API (createApp, routes, policy) arrives with issue 3; until then the
-// worker only answers liveness, so `wrangler dev` and the workerd test project have an entry to load.
+// Cloudflare Workers entry: `fetch` is the app, `scheduled` the stale-upload sweeper
+// (wrangler.toml [triggers]). Configuration comes from [vars] and secrets.
+
+import { createApp } from "./app";
+import { CosClient } from "./cos/client";
+import { configFromEnv } from "./config";
+import { abortStaleUploads } from "./sweeper";
+
+const app = createApp();
+
 export default {
-  async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === "/healthz") return Response.json({ ok: true });
-    return Response.json({ error: { code: "NotFound", message: `no route for ${request.method} ${url.pathname}`, requestId: crypto.randomUUID() } }, { status: 404 });
+  fetch: app.fetch,
+  async scheduled(_controller: unknown, env: Record<string, unknown>, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
+    const config = configFromEnv(env);
+    const cos = new CosClient({ credentials: config.cos.credentials, target: config.cos.target });
+    ctx.waitUntil(
+      abortStaleUploads(cos, config.staleUploadHours, Date.now()).then(({ aborted, failed }) => {
+        console.log(`sweeper: aborted ${aborted.length} stale upload(s), ${failed.length} failed`);
+      }),
+    );
   },
 };

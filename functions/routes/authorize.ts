@@ -1,0 +1,104 @@
+// POST /v1/authorize: the signing backend for apps already built on cos-js-sdk-v5. Its
+// `getAuthorization(options, callback)` receives { Method, Key, Pathname, Query, Headers }; the app
+// posts those here and hands our answer to the callback unchanged (cos-protocol.md §1.4).
+// Only upload-related operations are signed, only under the caller's prefix.
+
+import { createRoute } from "@hono/zod-openapi";
+import type * as z from "zod";
+import { cosLocation } from "../cos/endpoint";
+import { authorization, keyTime, type SignPairs } from "../cos/sign";
+import { ApiError, invalidInput } from "../errors";
+import { checkContentType, checkKeyInGrant, checkSize, type Grant } from "../policy/grant";
+import { errors, expiresFor, grantOf, json, jsonBody, newRouter } from "./router";
+import { AuthorizeRequest, AuthorizeResponse } from "./schemas";
+
+export const authorize = newRouter();
+
+/** Headers COS SDKs sign (cos-protocol.md §1.3); others are left out of the signature. */
+const SIGNABLE = new Set([
+  "cache-control", "content-disposition", "content-encoding", "content-length", "content-md5", "content-type",
+  "expect", "expires", "if-match", "if-modified-since", "if-none-match", "if-unmodified-since", "origin", "range", "transfer-encoding",
+]);
+
+type Input = z.infer<typeof AuthorizeRequest>;
+
+/** The COS operation a request performs, from its method and sub-resource (query) names. */
+export function operationOf(method: string, key: string, query: Record<string, unknown>): string | null {
+  const has = (name: string) => Object.keys(query).some((q) => q.toLowerCase() === name);
+  const names = Object.keys(query).map((q) => q.toLowerCase());
+  const only = (...allowed: string[]) => names.every((n) => allowed.includes(n));
+  switch (method) {
+    case "PUT":
+      if (!key) return null;
+      if (has("partnumber") && has("uploadid") && only("partnumber", "uploadid", "x-cos-traffic-limit")) return "UploadPart";
+      return only("x-cos-traffic-limit") ? "PutObject" : null;
+    case "POST":
+      if (!key) return null;
+      if (has("uploads") && only("uploads")) return "InitiateMultipartUpload";
+      if (has("uploadid") && only("uploadid")) return "CompleteMultipartUpload";
+      if (has("append") && has("position") && only("append", "position")) return "AppendObject";
+      return null;
+    case "GET":
+      if (!key) return has("uploads") && only("uploads", "prefix", "delimiter", "key-marker", "upload-id-marker", "max-uploads", "encoding-type") ? "ListMultipartUploads" : null;
+      if (has("uploadid") && only("uploadid", "max-parts", "part-number-marker", "encoding-type")) return "ListParts";
+      return names.every((n) => n.startsWith("response-") || n === "x-cos-traffic-limit") ? "GetObject" : null;
+    case "HEAD":
+      return key && names.length === 0 ? "HeadObject" : null;
+    case "DELETE":
+      return key && has("uploadid") && only("uploadid") ? "AbortMultipartUpload" : null;
+    default:
+      return null;
+  }
+}
+
+function lower(pairs: Record<string, string | number> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(pairs).map(([k, v]) => [k.toLowerCase(), String(v)]));
+}
+
+/** The size rules for operations that send a body: content-length must be there, and signed. */
+function checkBody(grant: Grant, operation: string, headers: Record<string, string>, query: Record<string, string>): void {
+  if (!["PutObject", "UploadPart", "AppendObject"].includes(operation)) return;
+  const length = headers["content-length"];
+  if (length === undefined || !/^\d+$/.test(length)) throw invalidInput("body.headers.content-length", `required for ${operation}, so the signature fixes the size`);
+  const position = Number(query.position ?? 0);
+  if (operation !== "UploadPart") checkSize(grant, Number(length) + position, "body.headers.content-length");
+  if (operation !== "UploadPart" && headers["content-type"]) checkContentType(grant, headers["content-type"], "body.headers.content-type");
+}
+
+authorize.openapi(
+  createRoute({
+    method: "post",
+    path: "/authorize",
+    summary: "Sign one COS request for cos-js-sdk-v5's getAuthorization callback",
+    request: { body: jsonBody(AuthorizeRequest) },
+    responses: { 200: json(AuthorizeResponse, "What getAuthorization's callback expects"), ...errors(400, 401, 403, 413, 415) },
+  }),
+  async (c) => {
+    const input: Input = c.req.valid("json");
+    const grant = await grantOf(c);
+    const { config, now } = c.get("services");
+    const method = input.method.toUpperCase();
+    const key = input.key ?? (input.pathname ?? "").replace(/^\//, "");
+    const query = Object.fromEntries(Object.entries(input.query ?? {}).map(([k, v]) => [k, String(v)]));
+    const operation = operationOf(method, key, query);
+    if (!operation) throw new ApiError(403, "OperationNotAllowed", `body.method: ${method} ${key ? "on an object" : "on the bucket"} with query [${Object.keys(query).join(", ")}] is not an upload operation this service signs`);
+    if (key) checkKeyInGrant(grant, key, "body.key");
+    else if (!(query.prefix ?? "").startsWith(grant.keyPrefix)) throw new ApiError(403, "KeyOutsidePrefix", `body.query.prefix: must start with "${grant.keyPrefix}"`);
+    const allHeaders = lower(input.headers);
+    checkBody(grant, operation, allHeaders, lower(query));
+
+    const location = cosLocation(config.cos.target, key);
+    const headers: SignPairs = { host: location.host };
+    for (const [name, value] of Object.entries(allHeaders)) if (SIGNABLE.has(name) || name.startsWith("x-cos-")) headers[name] = value;
+    const kt = keyTime(now(), expiresFor(grant));
+    const token = config.cos.credentials.securityToken;
+    return c.json(
+      {
+        Authorization: await authorization({ ...config.cos.credentials, method, pathname: location.pathname, query, headers, keyTime: kt }),
+        ...(token ? { SecurityToken: token, XCosSecurityToken: token } : {}),
+        ExpiredTime: Number(kt.split(";")[1]),
+      },
+      200,
+    );
+  },
+);
