@@ -1,6 +1,9 @@
 // The COS request signature ("q-sign", cos-protocol.md §1), one exported function per step of
 // Tencent's signature document (436/7778), so tests can check every intermediate string.
-// Pure: WebCrypto only (runs in workerd, browsers and Node), and time is always passed in.
+// Pure: no I/O and no platform crypto (SHA-1 in sha1.ts runs in workerd, browsers, React Native
+// and Node alike), and time is always passed in.
+
+import { HmacSha1, sha1HexSync } from "./sha1";
 
 const encoder = new TextEncoder();
 
@@ -13,7 +16,10 @@ export type SignPairs = Record<string, SignValue>;
  * `A-Z a-z 0-9 - _ . ~` literal, with uppercase hex. `encodeURIComponent` leaves `! ' ( ) *`
  * literal, so those are encoded on top.
  */
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+
 export function cosEncode(value: string): string {
+  if (UNRESERVED.test(value)) return value;
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
@@ -45,8 +51,12 @@ export function formatPairs(pairs: SignPairs): { list: string; string: string } 
  * the signed parameters and the signed headers, each followed by a newline.
  */
 export function httpString(method: string, pathname: string, query: SignPairs = {}, headers: SignPairs = {}): string {
+  return joinHttpString(method, pathname, formatPairs(query).string, formatPairs(headers).string);
+}
+
+function joinHttpString(method: string, pathname: string, parameters: string, headers: string): string {
   const path = pathname.startsWith("/") ? pathname : `/${pathname}`;
-  return `${method.toLowerCase()}\n${path}\n${formatPairs(query).string}\n${formatPairs(headers).string}\n`;
+  return `${method.toLowerCase()}\n${path}\n${parameters}\n${headers}\n`;
 }
 
 /** SignKey = hex(HMAC-SHA1(SecretKey, KeyTime)). Reusable for every request signed with one KeyTime. */
@@ -82,17 +92,17 @@ export interface SignInput {
 
 /** The `q-sign-algorithm=sha1&q-ak=...&q-signature=...` string, for `Authorization` or a URL. */
 export async function authorization(input: SignInput): Promise<string> {
-  const query = input.query ?? {};
-  const headers = input.headers ?? {};
+  const query = formatPairs(input.query ?? {});
+  const headers = formatPairs(input.headers ?? {});
   const key = input.signKey ?? (await signKey(input.secretKey, input.keyTime));
-  const toSign = await stringToSign(input.keyTime, httpString(input.method, input.pathname, query, headers));
+  const toSign = await stringToSign(input.keyTime, joinHttpString(input.method, input.pathname, query.string, headers.string));
   return [
     "q-sign-algorithm=sha1",
     `q-ak=${input.secretId}`,
     `q-sign-time=${input.keyTime}`,
     `q-key-time=${input.keyTime}`,
-    `q-header-list=${formatPairs(headers).list}`,
-    `q-url-param-list=${formatPairs(query).list}`,
+    `q-header-list=${headers.list}`,
+    `q-url-param-list=${query.list}`,
     `q-signature=${await signature(key, toSign)}`,
   ].join("&");
 }
@@ -166,13 +176,15 @@ export async function postPolicySignature(secretKey: string, keyTimeValue: strin
 }
 
 export async function sha1Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return toHex(await crypto.subtle.digest("SHA-1", bytes as Uint8Array<ArrayBuffer>));
+  return sha1HexSync(data);
 }
 
+// The last key's pad states are kept: a batch of URLs signs with one SignKey (issue 3).
+let lastHmac: { key: string; hmac: HmacSha1 } | undefined;
+
 export async function hmacSha1Hex(key: string, message: string): Promise<string> {
-  const cryptoKey = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
-  return toHex(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message)));
+  if (lastHmac?.key !== key) lastHmac = { key, hmac: new HmacSha1(key) };
+  return lastHmac.hmac.hex(message);
 }
 
 /** Compares two strings in time that depends only on their length (signatures, tokens). */
@@ -182,11 +194,4 @@ export function timingSafeEqual(a: string, b: string): boolean {
   let diff = x.length ^ y.length;
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
-}
-
-export function toHex(buffer: ArrayBuffer | Uint8Array): string {
-  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
 }
