@@ -1,7 +1,19 @@
-// One `vitest run` runs every project: "node" (protocol core, cos-local, official-SDK oracles)
-// and "workerd" (the same code inside the Workers runtime, talking HTTP to cos-local).
+// One `vitest run` runs every project: "node" (protocol core, cos-local, official-SDK oracles),
+// "workerd" (the same code inside the Workers runtime, talking HTTP to cos-local) and
+// "vercel-edge" (the Vercel Edge entry inside Vercel's Edge VM, @edge-runtime/vm).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+/** The API's configuration besides cos-local's address and credentials, the same for both runtimes. */
+const API_VARS = {
+  UPLOAD_TOKEN_SECRET: "workerd-test-upload-token-secret-0123456789",
+  JWT_SECRET: "workerd-test-jwt-secret-0123456789abcdef",
+  MAX_UPLOAD_BYTES: String(100 * 1024 * 1024),
+  ALLOWED_CONTENT_TYPES: "image/*,video/*,text/plain,application/pdf,application/octet-stream",
+  CORS_ORIGINS: "http://app.example",
+  PART_SIZE: String(1024 * 1024),
+  SINGLE_PUT_THRESHOLD: String(1024 * 1024),
+};
 
 export default defineConfig({
   test: {
@@ -27,13 +39,7 @@ export default defineConfig({
                 COS_SECRET_KEY: inject("cosLocalSecretKey"),
                 COS_BUCKET: inject("cosLocalBucket"),
                 COS_REGION: inject("cosLocalRegion"),
-                UPLOAD_TOKEN_SECRET: "workerd-test-upload-token-secret-0123456789",
-                JWT_SECRET: "workerd-test-jwt-secret-0123456789abcdef",
-                MAX_UPLOAD_BYTES: String(100 * 1024 * 1024),
-                ALLOWED_CONTENT_TYPES: "image/*,video/*,text/plain,application/pdf,application/octet-stream",
-                CORS_ORIGINS: "http://app.example",
-                PART_SIZE: String(1024 * 1024),
-                SINGLE_PUT_THRESHOLD: String(1024 * 1024),
+                ...API_VARS,
               },
             },
           })),
@@ -42,6 +48,17 @@ export default defineConfig({
           name: "workerd",
           include: ["test/workerd/**/*.test.ts"],
           globalSetup: ["./test/workerd/global-setup.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "vercel-edge",
+          include: ["test/edge/**/*.test.ts"],
+          environment: "edge-runtime",
+          // The same cos-local setup as workerd (its own instance): URL and credentials by `inject`.
+          globalSetup: ["./test/workerd/global-setup.ts"],
+          provide: { apiVars: API_VARS },
           testTimeout: 60_000,
         },
       },

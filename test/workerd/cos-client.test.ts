@@ -6,6 +6,7 @@ import { CosClient } from "../../functions/cos/client";
 import { crc64, crc64Combine } from "../../functions/cos/crc64";
 import { isCosError } from "../../functions/cos/errors";
 import { presignUrl } from "../../functions/cos/presign";
+import { bytes } from "../shared/bytes";
 
 interface CosEnv { COS_ENDPOINT: string; COS_SECRET_ID: string; COS_SECRET_KEY: string; COS_BUCKET: string; COS_REGION: string }
 const e = env as unknown as CosEnv;
@@ -14,16 +15,6 @@ const target = { bucket: e.COS_BUCKET, region: e.COS_REGION, endpoint: e.COS_END
 const client = new CosClient({ credentials, target });
 
 const MiB = 1024 * 1024;
-function bytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
 async function putPart(key: string, uploadId: string, partNumber: number, body: Uint8Array<ArrayBuffer>): Promise<Response> {
   const { url } = await presignUrl({
     credentials, target, method: "PUT", key, now: Date.now(),

@@ -1,5 +1,5 @@
-// Starts cos-local on 127.0.0.1 (Node side) for the workerd project; the worker's bindings and
-// tests get its URL and credentials through `inject`.
+// Starts cos-local on 127.0.0.1 (Node side) for the workerd and vercel-edge projects (one instance
+// each); the worker's bindings and the tests get its URL and credentials through `inject`.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
