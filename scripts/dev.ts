@@ -2,53 +2,104 @@
 // pointed at it, on 127.0.0.1, no cloud account. Ctrl-C stops both: wrangler's own binary is
 // started in a process group of its own, and the whole group is signalled, so no workerd is left
 // holding a port. Ports already taken are skipped (the next free one is used and printed).
+//
+// The functions get cos-local's credentials and DEV-ONLY secrets (scripts/dev-env.ts) as `--var`
+// flags, which win over wrangler.toml [vars] and .dev.vars; put other settings (MAX_UPLOAD_BYTES,
+// CORS_ORIGINS...) in .dev.vars. Once /healthz answers, one line gives the URLs.
+//
+// Environment: PORT (API, default 8787), COS_LOCAL_PORT (default 9000; 0 for any free port on
+// either), COS_LOCAL_DATA (default .cos-local), JWT_SECRET / UPLOAD_TOKEN_SECRET (override the dev ones).
+
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { startCosLocal } from "../emulator/server";
+import { devVars } from "./dev-env";
 
 const HOST = "127.0.0.1";
+const READY_TIMEOUT_MS = 60_000;
 
+function listenable(port: number): Promise<number | null> {
+  return new Promise((done) => {
+    const probe = createServer()
+      .once("error", () => done(null))
+      .listen(port, HOST, () => {
+        const { port: bound } = probe.address() as { port: number };
+        probe.close(() => done(bound));
+      });
+  });
+}
+
+/** `preferred` or the next free port after it; 0 asks the system for any free port. */
 async function freePort(preferred: number): Promise<number> {
-  for (let port = preferred; port < preferred + 20; port++) {
-    const free = await new Promise<boolean>((done) => {
-      const probe = createServer()
-        .once("error", () => done(false))
-        .listen(port, HOST, () => probe.close(() => done(true)));
-    });
-    if (free) return port;
-  }
+  if (preferred === 0) return (await listenable(0))!;
+  for (let port = preferred; port < preferred + 20; port++) if ((await listenable(port)) !== null) return port;
   throw new Error(`no free port on ${HOST} in ${preferred}-${preferred + 19}`);
 }
 
-const cosPort = await freePort(Number(process.env.COS_LOCAL_PORT ?? 9000));
-const cos = await startCosLocal({ port: cosPort, dataDir: resolve(".cos-local") });
+const cos = await startCosLocal({
+  port: await freePort(Number(process.env.COS_LOCAL_PORT ?? 9000)),
+  dataDir: resolve(process.env.COS_LOCAL_DATA || ".cos-local"),
+});
 const apiPort = await freePort(Number(process.env.PORT ?? 8787));
+const api = `http://${HOST}:${apiPort}`;
+const vars = Object.entries(devVars(cos)).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 
 const wrangler = spawn(
   process.execPath,
-  [resolve("node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", HOST, "--port", String(apiPort), "--var", `COS_ENDPOINT:${cos.url}`, "--show-interactive-dev-session=false"],
+  [resolve("node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", HOST, "--port", String(apiPort), ...vars, "--show-interactive-dev-session=false"],
   {
     detached: true,
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" },
   },
 );
+const wranglerExit = once(wrangler, "exit");
+
+function signalWrangler(signal: NodeJS.Signals): void {
+  try {
+    if (wrangler.pid) process.kill(-wrangler.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
 
 let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  try {
-    if (wrangler.pid) process.kill(-wrangler.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-  await cos.close();
+  signalWrangler("SIGTERM");
+  await Promise.race([wranglerExit, delay(5_000)]);
+  signalWrangler("SIGKILL"); // a workerd that outlived wrangler
+  await Promise.race([cos.close(), delay(2_000)]);
   process.exit(code);
 }
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
-wrangler.on("exit", (code) => void stop(code ?? 1));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+void wranglerExit.then(([code]) => {
+  if (!stopping) console.error(`cos-direct dev: wrangler exited (${code ?? "signal"}); stopping cos-local`);
+  void stop(typeof code === "number" && code !== 0 ? code : 1);
+});
 
-console.log(`cos-direct dev: functions http://${HOST}:${apiPort}  cos-local ${cos.url}  (Ctrl-C stops both)`);
+/** Waits until the worker answers /healthz; a configuration error is shown and ends the run. */
+async function ready(): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!stopping && Date.now() < deadline) {
+    const res = await fetch(`${api}/healthz`).catch(() => null);
+    if (res?.ok) return;
+    if (res && res.status !== 503) throw new Error(`GET /healthz answered ${res.status}: ${await res.text()}`);
+    await delay(200);
+  }
+  if (!stopping) throw new Error(`wrangler dev did not answer ${api}/healthz within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+try {
+  await ready();
+} catch (error) {
+  console.error(`cos-direct dev: ${(error as Error).message}`);
+  await stop(1);
+}
+if (!stopping) {
+  console.log(`cos-direct dev: API ${api} (routes under /v1, contract at ${api}/v1/openapi.json)  cos-local ${cos.url}  dev JWT: npm run -s dev:token -- <sub>  (Ctrl-C stops both)`);
+}
