@@ -17,7 +17,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * HEADs `key` on COS and, when the upload is verified, tells the app through onUploadCompleted.
  * Every figure comes from COS, never from the client (issue 3 "onUploadCompleted").
  */
-export async function verifiedObject(c: Context<AppEnv>, key: string, upload: { uploadId?: string; expectedSize?: number } = {}) {
+export async function verifiedObject(c: Context<AppEnv>, key: string, upload: { uploadId?: string; expectedSize?: number; expectedParts?: number } = {}) {
   const { cos, config, onUploadCompleted } = c.get("services");
   const head = await cos.headObject(key).catch((error: unknown) => {
     if (isCosError(error) && error.status === 404) throw new ApiError(404, "ObjectNotFound", "key: COS has no object with this key (was the PUT sent?)");
@@ -25,6 +25,10 @@ export async function verifiedObject(c: Context<AppEnv>, key: string, upload: { 
   });
   if (upload.expectedSize !== undefined && head.size !== upload.expectedSize) {
     throw new ApiError(409, "SizeMismatch", `the object is ${head.size} bytes but the upload declared ${upload.expectedSize}`);
+  }
+  // A multipart object's ETag ends in -<part count> (cos-protocol.md §3.4): anything else at the key is another upload's.
+  if (upload.expectedParts !== undefined && !head.etag.endsWith(`-${upload.expectedParts}"`)) {
+    throw new ApiError(409, "ObjectMismatch", `the object at this key (ETag ${head.etag}) is not one of ${upload.expectedParts} parts`);
   }
   const result = { key, etag: head.etag, size: head.size, location: cosLocation(config.cos.target, key).url, crc64: head.crc64, contentType: head.contentType };
   const grant = await grantOf(c);

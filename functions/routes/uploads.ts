@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { isCosError } from "../cos/errors";
 import { presignUrl } from "../cos/presign";
 import { keyTime, signKey } from "../cos/sign";
-import { ApiError, invalidInput } from "../errors";
+import { ApiError, invalidInput, isApiError } from "../errors";
 import { checkContentType, checkKeyInGrant, checkSize, type Grant } from "../policy/grant";
 import { safeFilename } from "../policy/key";
 import { partLength, planParts } from "../policy/plan";
@@ -178,8 +178,12 @@ uploads.openapi(
     } catch (error) {
       // A Complete whose response was lost and is retried: the upload is gone, the object is there.
       if (isCosError(error) && error.code === "NoSuchUpload") {
-        const done = await verifiedObject(c, upload.key).catch(() => null);
-        if (done && done.size === upload.size && done.etag.endsWith(`-${upload.partCount}"`)) return c.json(done, 200);
+        // Only this upload's object (its size, its part count) counts, and only it reaches onUploadCompleted.
+        const done = await verifiedObject(c, upload.key, { uploadId, expectedSize: upload.size, expectedParts: upload.partCount }).catch((e: unknown) => {
+          if (isApiError(e)) return null;
+          throw e;
+        });
+        if (done) return c.json(done, 200);
       }
       return noSuchUpload(error);
     }
