@@ -1,31 +1,18 @@
 // functions/cos/client.ts inside workerd, over HTTP to cos-local on 127.0.0.1 (issue 2 §4):
 // a full multipart lifecycle, and the ways COS refuses.
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CosClient } from "../../functions/cos/client";
 import { crc64, crc64Combine } from "../../functions/cos/crc64";
 import { isCosError } from "../../functions/cos/errors";
 import { presignUrl } from "../../functions/cos/presign";
-import { bytes } from "../shared/bytes";
+import { bytes, cos as client, credentials, injectFault, MiB, target, testEnv as e } from "./api-helpers";
 
-interface CosEnv { COS_ENDPOINT: string; COS_SECRET_ID: string; COS_SECRET_KEY: string; COS_BUCKET: string; COS_REGION: string }
-const e = env as unknown as CosEnv;
-const credentials = { secretId: e.COS_SECRET_ID, secretKey: e.COS_SECRET_KEY };
-const target = { bucket: e.COS_BUCKET, region: e.COS_REGION, endpoint: e.COS_ENDPOINT };
-const client = new CosClient({ credentials, target });
-
-const MiB = 1024 * 1024;
 async function putPart(key: string, uploadId: string, partNumber: number, body: Uint8Array<ArrayBuffer>): Promise<Response> {
   const { url } = await presignUrl({
     credentials, target, method: "PUT", key, now: Date.now(),
     query: { partNumber, uploadId }, headers: { "content-length": body.length },
   });
   return fetch(url, { method: "PUT", body });
-}
-
-async function injectFault(fault: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${e.COS_ENDPOINT}/_cos-local/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fault) });
-  expect(res.status).toBeLessThan(300);
 }
 
 async function rejection(promise: Promise<unknown>) {

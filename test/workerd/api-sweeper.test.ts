@@ -1,0 +1,82 @@
+// The stale-upload sweeper (issue 3, Workers `scheduled`): uploads older than STALE_UPLOAD_HOURS
+// are aborted on COS, newer ones stay.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CosClient } from "../../functions/cos/client";
+import worker from "../../functions/index";
+import { abortStaleUploads } from "../../functions/sweeper";
+import { cos, credentials, injectFault, target, testEnv, uploadIdsInCos } from "./api-helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const prefix = "users/sw-sweeper/";
+
+/**
+ * The sweeper lists the whole bucket, and other test files run against the same cos-local at the
+ * same time: this client lets its aborts reach cos-local only under `prefix`, and answers the
+ * others as COS would (204) without sending them.
+ */
+const confined = new CosClient({
+  credentials,
+  target,
+  fetch: async (input, init) => {
+    const request = new Request(input, init);
+    const mine = new URL(request.url).pathname.startsWith(`/${target.bucket}/${prefix}`);
+    return request.method === "DELETE" && !mine ? new Response(null, { status: 204 }) : fetch(request);
+  },
+});
+
+async function initiated(key: string): Promise<{ uploadId: string; at: number }> {
+  const { uploadId } = await cos.initiateMultipartUpload(key);
+  const listed = (await cos.listMultipartUploads({ prefix: key })).uploads.find((u) => u.uploadId === uploadId)!;
+  return { uploadId, at: Date.parse(listed.initiated) };
+}
+
+describe("abortStaleUploads", () => {
+  it("aborts uploads initiated before the cutoff and keeps the newer ones", async () => {
+    const old = await initiated(`${prefix}old/a.bin`);
+    const failing = await initiated(`${prefix}old/fails.bin`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const recent = await initiated(`${prefix}new/b.bin`);
+    expect(recent.at).toBeGreaterThan(Math.max(old.at, failing.at));
+    await injectFault({ kind: "500", method: "DELETE", path: `${prefix}old/fails.bin` });
+
+    // A clock one hour after `recent` began, with a 1-hour limit: the cutoff is `recent` itself.
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args.join(" ")));
+    const result = await abortStaleUploads(confined, 1, recent.at + 3600_000);
+
+    expect(result.aborted).toContain(old.uploadId);
+    expect(result.failed).toContain(failing.uploadId);
+    expect([...result.aborted, ...result.failed]).not.toContain(recent.uploadId);
+    expect(errors.join("\n")).toContain(failing.uploadId);
+    expect(errors.join("\n")).not.toContain(testEnv.COS_SECRET_KEY);
+    expect((await uploadIdsInCos(prefix)).sort()).toEqual([failing.uploadId, recent.uploadId].sort());
+    await cos.abortMultipartUpload(`${prefix}old/fails.bin`, failing.uploadId);
+  });
+});
+
+describe("scheduled (Workers entry)", () => {
+  function fakeContext() {
+    const waiting: Promise<unknown>[] = [];
+    return { waiting, ctx: { waitUntil: (p: Promise<unknown>) => void waiting.push(p) } };
+  }
+
+  it("sweeps in waitUntil with STALE_UPLOAD_HOURS from the env; a fresh upload stays", async () => {
+    const fresh = await initiated(`${prefix}scheduled/fresh.bin`);
+    const logs: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...args) => void logs.push(args.join(" ")));
+    const { waiting, ctx } = fakeContext();
+    await worker.scheduled({}, { ...testEnv, STALE_UPLOAD_HOURS: "1" }, ctx);
+    expect(waiting).toHaveLength(1);
+    await Promise.all(waiting);
+    // Every upload in this cos-local is minutes old at most, so nothing is stale after 1 hour.
+    expect(logs).toEqual(["sweeper: aborted 0 stale upload(s), 0 failed"]);
+    expect(await uploadIdsInCos(`${prefix}scheduled/`)).toEqual([fresh.uploadId]);
+  });
+
+  it("fails loudly, naming the variable, when the configuration is bad", async () => {
+    const { waiting, ctx } = fakeContext();
+    await expect(worker.scheduled({}, { ...testEnv, STALE_UPLOAD_HOURS: "0" }, ctx)).rejects.toThrow(/STALE_UPLOAD_HOURS/);
+    expect(waiting).toEqual([]);
+  });
+});
