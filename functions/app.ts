@@ -43,7 +43,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { authorize: authorizeHook, onUploadCompleted, fetch: fetchImpl, now = Date.now, env, ...configInCode } = options;
   const fixed = configInCode.cos ? buildServices(checkConfig({ ...CONFIG_DEFAULTS, ...configInCode } as Config)) : undefined;
   const fromEnv = new WeakMap<object, Services | ConfigError>();
-  let loggedConfigError = false;
+  const loggedConfigErrors = new Set<string>();
 
   function buildServices(config: Config): Services {
     const cos = new CosClient({ credentials: config.cos.credentials, target: config.cos.target, fetch: fetchImpl, now });
@@ -65,8 +65,9 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
       fromEnv.set(vars, entry);
     }
     if (entry instanceof ConfigError) {
-      if (!loggedConfigError) console.error(entry.message);
-      loggedConfigError = true;
+      // Logged once per distinct problem, not once per request.
+      if (!loggedConfigErrors.has(entry.message)) console.error(entry.message);
+      loggedConfigErrors.add(entry.message);
       throw entry;
     }
     return entry;

@@ -15,10 +15,18 @@ export interface Grant {
   presignExpiresSeconds: number;
 }
 
-/** Subjects become path segments; anything but a conservative set is replaced so `..` or `/` can't widen the prefix. */
+/**
+ * Subjects become one path segment. Characters outside `A-Z a-z 0-9 - . @` are written `_XX` (hex
+ * of each UTF-8 byte), `_` itself included, so the encoding is one-to-one: `a/b` and `a_b` get
+ * different prefixes, and no subject can produce `/`, `..` or an empty segment.
+ */
 export function subjectSegment(subject: string): string {
-  const safe = subject.replace(/[^A-Za-z0-9_.@=-]/g, "_");
-  return /^\.+$/.test(safe) ? safe.replace(/\./g, "_") : safe;
+  let out = "";
+  for (const byte of new TextEncoder().encode(subject)) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9.@-]/.test(c) ? c : `_${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return /^\.*$/.test(out) ? out.replace(/\./g, "_2E") : out;
 }
 
 export function defaultGrant(config: Config, subject: string): Grant {

@@ -57,15 +57,20 @@ function lower(pairs: Record<string, string | number> = {}): Record<string, stri
 
 /** The size rules for operations that send a body: content-length must be there, and signed. */
 function checkBody(grant: Grant, operation: string, headers: Record<string, string>, query: Record<string, string>): void {
-  // Initiate fixes the object's content type, so it is held to the grant like a PUT's.
-  if (operation === "InitiateMultipartUpload" && headers["content-type"]) checkContentType(grant, headers["content-type"], "body.headers.content-type");
-  if (!["PutObject", "UploadPart", "AppendObject"].includes(operation)) return;
-  const length = headers["content-length"];
-  if (length === undefined || !/^\d+$/.test(length)) throw invalidInput("body.headers.content-length", `required for ${operation}, so the signature fixes the size`);
-  const position = Number(query.position ?? 0);
-  // Without an upload token the parts' total is unknown here, but no single part may exceed the cap.
-  checkSize(grant, Number(length) + position, "body.headers.content-length");
-  if (operation !== "UploadPart" && headers["content-type"]) checkContentType(grant, headers["content-type"], "body.headers.content-type");
+  if (["PutObject", "UploadPart", "AppendObject"].includes(operation)) {
+    const length = headers["content-length"];
+    if (length === undefined || !/^\d+$/.test(length)) throw invalidInput("body.headers.content-length", `required for ${operation}, so the signature fixes the size`);
+    const position = query.position ?? "0";
+    if (!/^\d+$/.test(position)) throw invalidInput("body.query.position", "must be a non-negative integer");
+    // Without an upload token the parts' total is unknown here, but no single part may exceed the cap.
+    checkSize(grant, Number(length) + Number(position), "body.headers.content-length");
+  }
+  // Initiate, PUT and APPEND fix the object's content type. When the grant limits types, the type
+  // must be sent, so it is signed and the uploader cannot swap it for another.
+  if (["PutObject", "InitiateMultipartUpload", "AppendObject"].includes(operation) && (headers["content-type"] || grant.allowedContentTypes.length)) {
+    if (!headers["content-type"]) throw invalidInput("body.headers.content-type", `required for ${operation}: this caller may only upload ${grant.allowedContentTypes.join(", ")}`);
+    checkContentType(grant, headers["content-type"], "body.headers.content-type");
+  }
 }
 
 authorize.openapi(

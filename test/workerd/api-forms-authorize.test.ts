@@ -125,5 +125,9 @@ describe("POST /v1/authorize", () => {
     expectError(await refused({ method: "PUT", key: "users/lc-sdk/x.bin", query: part }), 400, "InvalidInput", "body.headers.content-length");
     expectError(await refused({ method: "POST", key: "users/lc-sdk/x.exe", query: { uploads: "" }, headers: { "Content-Type": "application/x-msdownload" } }), 415, "ContentTypeNotAllowed", "body.headers.content-type");
     expectError(await refused({ method: "PUT", key: "users/lc-sdk/../x.bin", headers: { "Content-Length": 1 } }), 400, "InvalidInput", "body.key");
+    // With content types limited, an unsigned type could be swapped by the uploader: it must be sent.
+    expectError(await refused({ method: "PUT", key: "users/lc-sdk/x.bin", headers: { "Content-Length": 1 } }), 400, "InvalidInput", "body.headers.content-type");
+    expectError(await refused({ method: "POST", key: "users/lc-sdk/x.bin", query: { uploads: "" } }), 400, "InvalidInput", "body.headers.content-type");
+    expectError(await refused({ method: "POST", key: "users/lc-sdk/x.bin", query: { append: "", position: "1e3" }, headers: { "Content-Length": 1, "Content-Type": "text/plain" } }), 400, "InvalidInput", "body.query.position");
   });
 });
