@@ -21,3 +21,8 @@ export function objectHeaders(options: z.infer<typeof ObjectOptions>): Record<st
   if (options.contentEncoding) headers["content-encoding"] = options.contentEncoding;
   return headers;
 }
+
+/** x-cos-traffic-limit as a signed query parameter, so the uploader cannot lift it (cos-protocol.md §4). */
+export function trafficQuery(limit: number | undefined): Record<string, number> {
+  return limit === undefined ? {} : { "x-cos-traffic-limit": limit };
+}

@@ -7,6 +7,7 @@ import { isCosError } from "../cos/errors";
 import { presignUrl } from "../cos/presign";
 import { ApiError } from "../errors";
 import { checkContentType, checkKeyInGrant, checkSize } from "../policy/grant";
+import { trafficQuery } from "./headers";
 import { errors, expiresFor, grantOf, json, jsonBody, newRouter, type AppEnv } from "./router";
 import { AppendRequest, DownloadRequest, KeyRequest, ObjectResult, PresignedRequest } from "./schemas";
 
@@ -89,7 +90,10 @@ objects.openapi(
     const grant = await grantOf(c);
     const key = checkKeyInGrant(grant, body.key, "body.key");
     const { config, now } = c.get("services");
-    const query = body.filename ? { "response-content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(body.filename)}` } : {};
+    const query = {
+      ...(body.filename ? { "response-content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(body.filename)}` } : {}),
+      ...trafficQuery(body.trafficLimit),
+    };
     const { url, expiresAt } = await presignUrl({
       credentials: config.cos.credentials, target: config.cos.target, method: "GET", key, query, now: now(), expires: expiresFor(grant, body.expires),
     });

@@ -10,6 +10,8 @@ const headerValue = (max: number) => z.string().max(max).regex(/^[\x20-\x7e]*$/,
 export const Md5Base64 = z.string().regex(/^[A-Za-z0-9+/]{22}==$/, "must be the base64 of a 16-byte MD5 digest");
 export const ContentType = z.string().max(255).regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;[\x20-\x7e]*)?$/, "must be a MIME type such as image/png");
 export const StorageClass = z.enum(["STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING", "MAZ_STANDARD", "MAZ_STANDARD_IA"]);
+/** COS's bandwidth cap in bits per second (cos-protocol.md §4), signed into the URL's query. */
+export const TrafficLimit = z.number().int().min(819200).max(838860800).optional().describe("x-cos-traffic-limit in bit/s (819200-838860800), signed into the URL");
 export const Expires = z.number().int().min(1).max(7 * 24 * 3600).optional().describe("URL lifetime in seconds, capped by the server");
 
 /** Object options that become COS headers (x-cos-meta-*, Cache-Control...). */
@@ -31,6 +33,7 @@ export const CreateUploadRequest = ObjectOptions.extend({
   size: z.number().int().min(0).max(COS_MAX_PARTS * COS_MAX_PART),
   md5: Md5Base64.optional().describe("Content-MD5 of the whole body (single PUT only)"),
   partSize: z.number().int().min(COS_MIN_PART).max(COS_MAX_PART).optional().describe("Preferred part size for multipart"),
+  trafficLimit: TrafficLimit.describe("Bandwidth cap for the single PUT (multipart: give it when signing parts)"),
 });
 
 export const SingleUpload = z.object({
@@ -60,6 +63,7 @@ export const UploadTokenHeader = z.object({ "upload-token": z.string().max(4096)
 export const SignPartsRequest = z.object({
   parts: z.array(z.object({ partNumber: z.number().int().min(1).max(COS_MAX_PARTS), md5: Md5Base64.optional() })).min(1).max(1000),
   expires: Expires,
+  trafficLimit: TrafficLimit,
 });
 
 export const SignedPart = z.object({
@@ -106,6 +110,7 @@ export const DownloadRequest = z.object({
   key: z.string(),
   filename: z.string().min(1).max(255).optional().describe("Sets response-content-disposition: attachment"),
   expires: Expires,
+  trafficLimit: TrafficLimit,
 });
 
 export const PresignedRequest = z.object({

@@ -11,7 +11,7 @@ import { checkContentType, checkKeyInGrant, checkSize, type Grant } from "../pol
 import { safeFilename } from "../policy/key";
 import { partLength, planParts } from "../policy/plan";
 import { signUploadToken, verifyUploadToken, type UploadTokenPayload } from "../policy/token";
-import { objectHeaders } from "./headers";
+import { objectHeaders, trafficQuery } from "./headers";
 import { verifiedObject } from "./objects";
 import { errors, expiresFor, grantOf, json, jsonBody, newRouter, type AppEnv } from "./router";
 import {
@@ -66,7 +66,8 @@ uploads.openapi(
 
     if (body.size <= config.singlePutThreshold) {
       const signed = { ...headers, "content-length": String(body.size), ...(body.md5 ? { "content-md5": body.md5 } : {}) };
-      const { url, expiresAt } = await presignUrl({ credentials: config.cos.credentials, target: config.cos.target, method: "PUT", key, headers: signed, now: now(), expires: grant.presignExpiresSeconds });
+      const query = trafficQuery(body.trafficLimit);
+      const { url, expiresAt } = await presignUrl({ credentials: config.cos.credentials, target: config.cos.target, method: "PUT", key, query, headers: signed, now: now(), expires: grant.presignExpiresSeconds });
       const { "content-length": _length, ...toSend } = signed;
       return c.json({ kind: "single" as const, key, url, method: "PUT" as const, headers: toSend, expiresAt: iso(expiresAt) }, 200);
     }
@@ -105,7 +106,7 @@ uploads.openapi(
         const headers: Record<string, string> = { "content-length": String(size), ...(md5 ? { "content-md5": md5 } : {}) };
         const { url, expiresAt } = await presignUrl({
           credentials: config.cos.credentials, target: config.cos.target, method: "PUT", key: upload.key,
-          query: { partNumber, uploadId }, headers, now: now(), keyTime: kt, signKey: sk,
+          query: { partNumber, uploadId, ...trafficQuery(body.trafficLimit) }, headers, now: now(), keyTime: kt, signKey: sk,
         });
         const { "content-length": _length, ...toSend } = headers;
         return { partNumber, size, url, headers: toSend, expiresAt: iso(expiresAt) };

@@ -186,3 +186,26 @@ describe("complete against the plan", () => {
     expect(res.body.error.details).toMatchObject({ missing: [2, 3], wrongSize: [{ partNumber: 1, size: MiB + 5, planned: MiB }] });
   });
 });
+
+describe("traffic limit", () => {
+  it("signs x-cos-traffic-limit into part and single-PUT URLs, so it cannot be lifted", async () => {
+    const plan = await createMultipart(as, `${prefix}limited.bin`, 2 * MiB + 10);
+    const signed = await api("POST", `/v1/uploads/${plan.uploadId}/parts`, { as, token: plan.token, body: { parts: [{ partNumber: 2 }], trafficLimit: 8_388_608 } });
+    expect(signed.status).toBe(200);
+    const url = new URL((signed.body as { parts: { url: string }[] }).parts[0].url);
+    expect(url.searchParams.get("x-cos-traffic-limit")).toBe("8388608");
+    expect(url.searchParams.get("q-url-param-list")).toBe("partnumber;uploadid;x-cos-traffic-limit");
+    expect((await fetch(url, { method: "PUT", body: bytes(MiB, 7) })).status).toBe(200);
+    url.searchParams.delete("x-cos-traffic-limit");
+    expect((await fetch(url, { method: "PUT", body: bytes(MiB, 7) })).status).toBe(403);
+
+    const single = await create({ key: `${prefix}limited.txt`, trafficLimit: 819_200 });
+    expect(new URL((single.body as { url: string }).url).searchParams.get("x-cos-traffic-limit")).toBe("819200");
+  });
+
+  it("400 for a limit outside COS's range, naming the field", async () => {
+    expectError(await create({ key: `${prefix}t.txt`, trafficLimit: 1000 }), 400, "InvalidInput", "body.trafficLimit");
+    const plan = await createMultipart(as, `${prefix}limited2.bin`, 2 * MiB);
+    expectError(await api("POST", `/v1/uploads/${plan.uploadId}/parts`, { as, token: plan.token, body: { parts: [{ partNumber: 1 }], trafficLimit: 838_860_801 } }), 400, "InvalidInput", "body.trafficLimit");
+  });
+});
