@@ -1,0 +1,40 @@
+// What every benchmark shares: statistics, a description of the machine, and BENCHMARKS.md, where
+// each benchmark owns one section between `<!-- bench:<id> -->` and `<!-- /bench:<id> -->` and
+// rewrites only that one (other sections, and text outside the markers, are left as they are).
+
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export const median = (samples: number[]) => percentile(samples, 50);
+
+/** `2 × AMD EPYC (nproc 2), Node v20.20.2, Linux 6.1` from nproc, /proc/cpuinfo and the runtime. */
+export function machine(): string {
+  const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? "unknown CPU";
+  let nproc = String(availableParallelism());
+  try {
+    nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
+  } catch {
+    // no coreutils nproc: the runtime's count stands
+  }
+  return `nproc ${nproc}, CPU ${model}, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+
+/** Replaces the section `id` of `file` (or appends it, creating the file with `title` if needed). */
+export function writeSection(file: string, id: string, markdown: string, title = "# Benchmarks\n"): void {
+  const start = `<!-- bench:${id} -->`;
+  const end = `<!-- /bench:${id} -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const current = existsSync(file) ? readFileSync(file, "utf8") : `${title}\n`;
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
