@@ -1,7 +1,7 @@
 // Pre-signed URLs (query-form signatures, cos-protocol.md §1.4). Pure: `now` is an argument.
 
-import { cosLocation, type CosTarget } from "./endpoint";
-import { authorization, cosEncode, keyTime, postPolicySignature, type SignPairs } from "./sign";
+import { cosLocation, type CosLocation, type CosTarget } from "./endpoint";
+import { authorizationFields, cosEncode, formatAuthorization, keyTime, postPolicySignature, type SignPairs } from "./sign";
 
 export interface CosCredentials {
   secretId: string;
@@ -42,27 +42,35 @@ export function lowerCaseKeys(pairs: SignPairs = {}): Record<string, string> {
  * raw `+` in it would be read as a space (§1.4).
  */
 export async function presignUrl(input: PresignInput): Promise<{ url: string; expiresAt: number }> {
-  const location = cosLocation(input.target, input.key);
+  const location = cachedLocation(input.target, input.key);
   const kt = input.keyTime ?? keyTime(input.now, input.expires ?? 900);
-  const headers = { ...lowerCaseKeys(input.headers), host: location.host };
   const query = input.query ?? {};
-  const auth = await authorization({
+  const fields = await authorizationFields({
     secretId: input.credentials.secretId,
     secretKey: input.credentials.secretKey,
     method: input.method,
     pathname: location.pathname,
     query,
-    headers,
+    headers: { ...lowerCaseKeys(input.headers), host: location.host },
     keyTime: kt,
     signKey: input.signKey,
   });
-  const params = auth.split("&").map((pair) => {
-    const eq = pair.indexOf("=");
-    return `${pair.slice(0, eq)}=${encodeURIComponent(pair.slice(eq + 1))}`;
-  });
-  if (input.credentials.securityToken) params.push(`x-cos-security-token=${encodeURIComponent(input.credentials.securityToken)}`);
-  for (const [name, value] of Object.entries(query)) params.push(value == null || value === "" ? cosEncode(name) : `${cosEncode(name)}=${cosEncode(String(value))}`);
-  return { url: `${location.url}?${params.join("&")}`, expiresAt: Number(kt.split(";")[1]) * 1000 };
+  let url = `${location.url}?${formatAuthorization(fields, encodeQueryValue)}`;
+  if (input.credentials.securityToken) url += `&x-cos-security-token=${encodeURIComponent(input.credentials.securityToken)}`;
+  for (const [name, value] of Object.entries(query)) url += value == null || value === "" ? `&${cosEncode(name)}` : `&${cosEncode(name)}=${cosEncode(String(value))}`;
+  return { url, expiresAt: Number(kt.slice(kt.indexOf(";") + 1)) * 1000 };
+}
+
+const QUERY_SAFE = /^[A-Za-z0-9\-_.~]*$/;
+function encodeQueryValue(value: string): string {
+  return QUERY_SAFE.test(value) ? value : encodeURIComponent(value);
+}
+
+// A batch signs many URLs for one key: its location is computed once.
+let lastLocation: { target: CosTarget; key: string; location: CosLocation } | undefined;
+function cachedLocation(target: CosTarget, key: string): CosLocation {
+  if (lastLocation?.target !== target || lastLocation.key !== key) lastLocation = { target, key, location: cosLocation(target, key) };
+  return lastLocation.location;
 }
 
 export interface PostPolicyInput {

@@ -90,21 +90,35 @@ export interface SignInput {
   signKey?: string;
 }
 
-/** The `q-sign-algorithm=sha1&q-ak=...&q-signature=...` string, for `Authorization` or a URL. */
-export async function authorization(input: SignInput): Promise<string> {
+/** The parts of an authorization, before they are written as a string or into a URL. */
+export interface AuthorizationFields {
+  ak: string;
+  keyTime: string;
+  headerList: string;
+  urlParamList: string;
+  signature: string;
+}
+
+/** Signs a request: every step above, once each. */
+export async function authorizationFields(input: SignInput): Promise<AuthorizationFields> {
   const query = formatPairs(input.query ?? {});
   const headers = formatPairs(input.headers ?? {});
   const key = input.signKey ?? (await signKey(input.secretKey, input.keyTime));
   const toSign = await stringToSign(input.keyTime, joinHttpString(input.method, input.pathname, query.string, headers.string));
-  return [
-    "q-sign-algorithm=sha1",
-    `q-ak=${input.secretId}`,
-    `q-sign-time=${input.keyTime}`,
-    `q-key-time=${input.keyTime}`,
-    `q-header-list=${headers.list}`,
-    `q-url-param-list=${query.list}`,
-    `q-signature=${await signature(key, toSign)}`,
-  ].join("&");
+  return { ak: input.secretId, keyTime: input.keyTime, headerList: headers.list, urlParamList: query.list, signature: await signature(key, toSign) };
+}
+
+/** The `q-sign-algorithm=sha1&q-ak=...&q-signature=...` string, for `Authorization` or a URL. */
+export async function authorization(input: SignInput): Promise<string> {
+  return formatAuthorization(await authorizationFields(input), (value) => value);
+}
+
+/** Writes the q-* pairs in COS's order; `encode` is applied to each value (identity for a header). */
+export function formatAuthorization(f: AuthorizationFields, encode: (value: string) => string): string {
+  return (
+    `q-sign-algorithm=sha1&q-ak=${encode(f.ak)}&q-sign-time=${encode(f.keyTime)}&q-key-time=${encode(f.keyTime)}` +
+    `&q-header-list=${encode(f.headerList)}&q-url-param-list=${encode(f.urlParamList)}&q-signature=${f.signature}`
+  );
 }
 
 export interface ParsedAuthorization {
