@@ -1,0 +1,186 @@
+// The client library's public types and its platform seams (DESIGN.md "client/", in the manner of
+// tus-js-client: HttpStack, FileSource, Store as interfaces; each platform entry wires defaults).
+// The wire types of the functions' HTTP API come from functions/routes/schemas.ts by `import type`.
+
+// ---------------------------------------------------------------------------------------------
+// Platform seams
+// ---------------------------------------------------------------------------------------------
+
+/** One HTTP request as the upload engine needs it: a body, upload progress, abort, the response. */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  /** undefined for no body. A Uint8Array or a Blob (browser) is sent as is. */
+  body?: Uint8Array | Blob | string;
+  signal?: AbortSignal;
+  /** Called with the bytes of the body sent so far (monotonic, ≤ body size). */
+  onUploadProgress?: (sent: number) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header lookup, case-insensitive; null when absent or not readable (CORS-hidden). */
+  header(name: string): string | null;
+  text: string;
+}
+
+/** Sends requests. Browser/React Native: XHR (upload progress). Node: fetch. Tests: a fake. */
+export interface HttpStack {
+  send(request: HttpRequest): Promise<HttpResponse>;
+}
+
+/** Random access to the bytes of one upload body, never reading the whole of a large file. */
+export interface FileSource {
+  readonly size: number;
+  /** File name when known (File.name, the path's base name). */
+  readonly name?: string;
+  /** Unix ms, when known (File.lastModified, fs mtime): part of the resume fingerprint. */
+  readonly lastModified?: number;
+  /** The MIME type when known (File.type). */
+  readonly type?: string;
+  /** Bytes [start, end). */
+  slice(start: number, end: number): Promise<Uint8Array | Blob>;
+  /** Releases handles (Node file descriptors). */
+  close?(): Promise<void>;
+}
+
+/** Key-value storage for resume checkpoints: localStorage, IndexedDB, a file, memory, AsyncStorage. */
+export interface Store {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Keys starting with `prefix` (to list local checkpoints). */
+  keys(prefix: string): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// createUploader
+// ---------------------------------------------------------------------------------------------
+
+export interface RetryOptions {
+  /** Attempts per request before giving up, counted since the last progress. Default 5. */
+  attempts?: number;
+  /** Backoff base in ms; delay = min(maxDelay, base * 2^n) with full jitter. Default 500. */
+  baseDelay?: number;
+  /** Default 20000. */
+  maxDelay?: number;
+}
+
+export interface UploaderOptions {
+  /** The functions' base URL, e.g. `http://127.0.0.1:8787` (the client adds `/v1/...`). */
+  endpoint: string;
+  /** Bearer token for the functions (a JWT); called before each API call, so it may refresh. */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /** Extra headers for every API call (e.g. `x-dev-subject` in dev). */
+  headers?: Record<string, string>;
+  /** fetch for API calls. Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Transport for COS requests. Default: the platform's (XHR in browsers, fetch in Node). */
+  httpStack?: HttpStack;
+  /** Files uploading at once. Default 3. */
+  fileParallelLimit?: number;
+  /** Parts in flight per file. Default 3 (browser) / 4 (Node). */
+  chunkParallelLimit?: number;
+  /** Bodies up to this size go in one presigned PUT; larger ones in parts. Default 8 MiB. */
+  sliceSize?: number;
+  /** Preferred part size (the functions may raise it). Default: the functions' plan. */
+  partSize?: number;
+  retry?: RetryOptions;
+  /** Where resume checkpoints live. Default: memory (Node entry: memory; browser entry: localStorage when present). */
+  store?: Store;
+  /** CRC64 per part and for the object, checked against COS (default true). */
+  integrity?: boolean | { crc64?: boolean; md5?: (bytes: Uint8Array) => Promise<string> };
+}
+
+export type TaskState = "queued" | "hashing" | "initiating" | "uploading" | "paused" | "completing" | "done" | "failed" | "cancelled";
+
+export interface Progress {
+  /** Bytes COS has accepted (a failed part's bytes are taken back); monotonic across reports. */
+  loaded: number;
+  total: number;
+  /** Smoothed bytes per second. */
+  speed: number;
+  /** 0-100. */
+  percent: number;
+  /** Seconds left at the current speed; null when unknown. */
+  eta: number | null;
+}
+
+/** What `done` resolves to. */
+export interface UploadResult {
+  key: string;
+  etag: string;
+  size: number;
+  location: string;
+  crc64?: string;
+}
+
+/** Bodies the client accepts; Node adds `{ path }` (a file path) in its entry. */
+export type UploadBody = Blob | ArrayBuffer | Uint8Array | string | FileSource | { path: string };
+
+export interface UploadOptions {
+  /** Full object key (inside your prefix), or... */
+  key?: string;
+  /** ...a file name (the functions choose the key). Defaults to the File's name when neither is given. */
+  filename?: string;
+  body: UploadBody;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  storageClass?: string;
+  /** Accepted for seed compatibility; the functions decide ACLs (private). */
+  acl?: string;
+  /** Cache-Control, Content-Disposition, Content-Encoding. */
+  headers?: { "cache-control"?: string; "content-disposition"?: string; "content-encoding"?: string };
+  /** x-cos-traffic-limit in bit/s. */
+  trafficLimit?: number;
+  onProgress?: (progress: Progress) => void;
+  onHashProgress?: (progress: { loaded: number; total: number; percent: number }) => void;
+  onTaskReady?: (taskId: string) => void;
+  onStateChange?: (state: TaskState, task: UploadTask) => void;
+}
+
+export interface UploadTask {
+  readonly id: string;
+  readonly state: TaskState;
+  readonly progress: Progress;
+  /** Known once the functions planned the upload. */
+  readonly key?: string;
+  readonly uploadId?: string;
+  pause(): void;
+  resume(): void;
+  /** Aborts the multipart upload on the server; `done` rejects with a CancelledError. */
+  cancel(): Promise<void>;
+  /** Always settles: the result, or an UploadError / CancelledError. */
+  readonly done: Promise<UploadResult>;
+}
+
+export interface UploadFilesOptions {
+  onProgress?: (progress: Progress) => void;
+  onFileFinish?: (error: Error | null, result: UploadResult | null, options: UploadOptions) => void;
+}
+
+export interface UnfinishedUpload {
+  key: string;
+  uploadId: string;
+  initiated: string;
+  /** True when this device holds a checkpoint (and token) for it, so it can resume. */
+  resumable: boolean;
+}
+
+export type UploaderEvent = "list-update" | "progress" | "state";
+
+export interface Uploader {
+  upload(options: UploadOptions): UploadTask;
+  uploadFiles(files: UploadOptions[], options?: UploadFilesOptions): Promise<(UploadResult | Error)[]>;
+  tasks(): UploadTask[];
+  on(event: UploaderEvent, listener: (task: UploadTask) => void): () => void;
+  pauseAll(): void;
+  resumeAll(): void;
+  cancelAll(): Promise<void>;
+  /** Presigned APPEND then the POST; resolves with the next append position. */
+  append(key: string, body: Uint8Array | Blob | string, options: { position: number; contentType?: string }): Promise<{ nextPosition: number; etag: string; crc64?: string }>;
+  /** A presigned GET URL. */
+  downloadUrl(key: string, options?: { filename?: string; expires?: number }): Promise<string>;
+  unfinished(): Promise<UnfinishedUpload[]>;
+}
