@@ -1,0 +1,119 @@
+// Calls to the functions' HTTP API (README "The API"; OpenAPI at GET /v1/openapi.json). Bearer token
+// from getToken before each call, the upload token in `Upload-Token`, the injected fetch, ApiError on
+// any non-2xx. Each response's `Date` header keeps the server's clock, so the client decides when a
+// presigned URL is about to expire by the clock that signed it, not by a skewed device clock.
+
+import type * as z from "zod";
+import type {
+  AppendRequest,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  ListPartsResponse,
+  ObjectResult,
+  PresignedRequest,
+  SignPartsResponse,
+  UnfinishedUploads,
+} from "../functions/routes/schemas";
+import { ApiError, NetworkError, retryAfterMs } from "./errors";
+import type { UploaderOptions } from "./types";
+
+export type CreateUploadBody = z.input<typeof CreateUploadRequest>;
+export type UploadPlan = z.infer<typeof CreateUploadResponse>;
+export type MultipartPlan = Extract<UploadPlan, { kind: "multipart" }>;
+export type SignedPart = z.infer<typeof SignPartsResponse>["parts"][number];
+export type ListedPart = z.infer<typeof ListPartsResponse>["parts"][number];
+export type ObjectInfo = z.infer<typeof ObjectResult>;
+export type Presigned = z.infer<typeof PresignedRequest>;
+export type UnfinishedList = z.infer<typeof UnfinishedUploads>["uploads"];
+
+/** What identifies one multipart upload to the functions. */
+export interface UploadRef {
+  uploadId: string;
+  token: string;
+}
+
+export class Api {
+  /** Server clock minus device clock, in ms, from the last `Date` header seen. */
+  skew = 0;
+  private readonly base: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: Pick<UploaderOptions, "endpoint" | "getToken" | "headers" | "fetch">) {
+    this.base = options.endpoint.replace(/\/+$/, "");
+    const f = options.fetch ?? globalThis.fetch;
+    // Unbound window.fetch throws "Illegal invocation" in browsers.
+    this.fetch = (input, init) => f.call(globalThis, input, init);
+  }
+
+  /** The server's idea of now, in ms. */
+  serverNow(): number {
+    return Date.now() + this.skew;
+  }
+
+  createUpload(body: CreateUploadBody, signal?: AbortSignal): Promise<UploadPlan> {
+    return this.call("POST", "/v1/uploads", { body, signal });
+  }
+
+  signParts(ref: UploadRef, parts: { partNumber: number; md5?: string }[], options: { trafficLimit?: number; signal?: AbortSignal } = {}): Promise<SignedPart[]> {
+    const body = { parts, ...(options.trafficLimit !== undefined ? { trafficLimit: options.trafficLimit } : {}) };
+    return this.call<{ parts: SignedPart[] }>("POST", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/parts`, { body, token: ref.token, signal: options.signal }).then((r) => r.parts);
+  }
+
+  listParts(ref: UploadRef, signal?: AbortSignal): Promise<ListedPart[]> {
+    return this.call<{ parts: ListedPart[] }>("GET", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/parts`, { token: ref.token, signal }).then((r) => r.parts);
+  }
+
+  complete(ref: UploadRef, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<ObjectInfo> {
+    return this.call("POST", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/complete`, { body: { parts }, token: ref.token, signal });
+  }
+
+  abort(ref: UploadRef, signal?: AbortSignal): Promise<void> {
+    return this.call("DELETE", `/v1/uploads/${encodeURIComponent(ref.uploadId)}`, { token: ref.token, signal });
+  }
+
+  listUploads(signal?: AbortSignal): Promise<UnfinishedList> {
+    return this.call<{ uploads: UnfinishedList }>("GET", "/v1/uploads", { signal }).then((r) => r.uploads);
+  }
+
+  append(body: z.input<typeof AppendRequest>, signal?: AbortSignal): Promise<Presigned> {
+    return this.call("POST", "/v1/objects/append", { body, signal });
+  }
+
+  download(body: { key: string; filename?: string; expires?: number; trafficLimit?: number }, signal?: AbortSignal): Promise<Presigned> {
+    return this.call("POST", "/v1/objects/download", { body, signal });
+  }
+
+  confirm(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    return this.call("POST", "/v1/objects/confirm", { body: { key }, signal });
+  }
+
+  private async call<T>(method: string, path: string, options: { body?: unknown; token?: string; signal?: AbortSignal }): Promise<T> {
+    const url = this.base + path;
+    const headers: Record<string, string> = { accept: "application/json", ...this.options.headers };
+    const bearer = await this.options.getToken?.();
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
+    if (options.token) headers["upload-token"] = options.token;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await this.fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: options.signal });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new NetworkError(method, url, error);
+    }
+    const date = Date.parse(response.headers.get("date") ?? "");
+    // Date has 1 s resolution: the skew is good to a second, plenty against minutes of URL lifetime.
+    if (!Number.isNaN(date)) this.skew = date - Date.now();
+    const text = await response.text();
+    if (!response.ok) {
+      let error: { code?: string; message?: string; requestId?: string; details?: Record<string, unknown> } = {};
+      try {
+        error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
+      } catch {
+        error = { message: text.slice(0, 200) || response.statusText };
+      }
+      throw new ApiError(method, url, response.status, error.code ?? `HTTP${response.status}`, error.message ?? "", error.requestId, error.details, retryAfterMs(response.headers.get("retry-after")));
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}

@@ -1,0 +1,49 @@
+// Checkpoints in one JSON file (Node, the CLI's --resume): read once, every change written to a
+// temporary file and renamed over the old one, so a crash mid-write never leaves half a file.
+// Writes are serialised; the last one wins.
+
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Store } from "../types";
+
+export function fileStore(path: string): Store {
+  let data: Promise<Record<string, string>> | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const load = () =>
+    (data ??= readFile(path, "utf8").then(
+      (text) => JSON.parse(text) as Record<string, string>,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return {} as Record<string, string>;
+        throw error;
+      },
+    ));
+  const save = (map: Record<string, string>) => {
+    const text = JSON.stringify(map);
+    writing = writing.then(async () => {
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.${process.pid}.tmp`;
+      await writeFile(tmp, text);
+      await rename(tmp, path);
+    });
+    return writing;
+  };
+  return {
+    async get(key) {
+      return (await load())[key] ?? null;
+    },
+    async set(key, value) {
+      const map = await load();
+      map[key] = value;
+      await save(map);
+    },
+    async remove(key) {
+      const map = await load();
+      if (!(key in map)) return;
+      delete map[key];
+      await save(map);
+    },
+    async keys(prefix) {
+      return Object.keys(await load()).filter((k) => k.startsWith(prefix));
+    },
+  };
+}

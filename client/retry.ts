@@ -1,0 +1,97 @@
+// One retry policy for every request the client makes (issue 4 "Retries"), ky and uppy style:
+// network errors, 5xx and 429 are retried with exponential backoff and full jitter, Retry-After is
+// honoured, an expired presigned URL (403 "Request has expired") is signed again rather than
+// retried as is, and any other 4xx is final. The attempt counter resets once the task made progress.
+
+import { abortError, isApiError, isHttpError, isNetworkError } from "./errors";
+import type { RetryOptions } from "./types";
+
+export type RetryDecision = false | "retry" | "resign";
+
+/** Whether a failed request is worth another try, and how. */
+export function shouldRetry(error: unknown): RetryDecision {
+  if (isNetworkError(error)) return "retry";
+  if (isHttpError(error)) {
+    if (error.status === 403 && /request has expired/i.test(error.cosMessage ?? "")) return "resign";
+    return error.status >= 500 || error.status === 429 || error.status === 408 ? "retry" : false;
+  }
+  if (isApiError(error)) return error.status >= 500 || error.status === 429 || error.status === 408 ? "retry" : false;
+  return false;
+}
+
+/** 429 and 503 (SlowDown) mean "too many requests at once": the queue lowers its concurrency. */
+export function isThrottle(error: unknown): boolean {
+  return (isHttpError(error) || isApiError(error)) && (error.status === 429 || error.status === 503);
+}
+
+export const RETRY_DEFAULTS: Required<RetryOptions> = { attempts: 5, baseDelay: 500, maxDelay: 20_000 };
+
+/**
+ * The wait before retry number `attempt` (0-based): full jitter over min(maxDelay, base·2^attempt),
+ * or Retry-After when the server sent one (never less than it asked for).
+ */
+export function retryDelay(attempt: number, options: Required<RetryOptions>, retryAfter?: number, random = Math.random): number {
+  const jitter = random() * Math.min(options.maxDelay, options.baseDelay * 2 ** attempt);
+  return retryAfter === undefined ? jitter : Math.max(retryAfter, jitter);
+}
+
+/** Resolves after `ms`, or rejects with an AbortError when `signal` aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export interface RetryContext {
+  options: Required<RetryOptions>;
+  signal?: AbortSignal;
+  /** A counter the task bumps on progress (a part got its ETag): a change resets the attempts. */
+  progressMark?: () => number;
+  /** Called before retrying a "resign" failure (drop the stale URL). At most `attempts` in a row. */
+  onResign?: (error: unknown) => void;
+  /** Called on 429/503 so the queue lowers its concurrency. */
+  onThrottle?: () => void;
+  /** Called before each wait, for logs and tests. */
+  onRetry?: (error: unknown, attempt: number, delay: number) => void;
+  random?: () => number;
+}
+
+/** Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress. */
+export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
+  let attempt = 0;
+  let mark = context.progressMark?.();
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (context.signal?.aborted) throw error;
+      const decision = shouldRetry(error);
+      if (!decision) throw error;
+      const now = context.progressMark?.();
+      if (now !== mark) {
+        attempt = 0;
+        mark = now;
+      }
+      if (++attempt >= context.options.attempts) throw error;
+      if (isThrottle(error)) context.onThrottle?.();
+      if (decision === "resign") {
+        // A fresh signature, not a wait: the URL was fine, only its time window passed.
+        context.onResign?.(error);
+        continue;
+      }
+      const retryAfter = isHttpError(error) || isApiError(error) ? error.retryAfter : undefined;
+      const delay = retryDelay(attempt - 1, context.options, retryAfter, context.random);
+      context.onRetry?.(error, attempt, delay);
+      await sleep(delay, context.signal);
+    }
+  }
+}

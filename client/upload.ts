@@ -1,0 +1,359 @@
+// One upload task = one explicit state machine (DESIGN.md "client/"), with one transition table:
+//
+//   queued ─► initiating ─► [hashing] ─► uploading ─► completing ─► done
+//     any active state ─► paused ─► queued (resume);  ─► cancelled;  ─► failed ─► queued (resume)
+//
+// `initiating` plans the upload with the functions, or resumes it from a checkpoint (listing the
+// parts COS holds); `hashing` computes the CRC64 of resumed parts the checkpoint has no CRC for;
+// `uploading` sends the single PUT or the parts; `completing` confirms or completes and checks the
+// object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
+
+import type { Api, MultipartPlan, UploadPlan } from "./api";
+import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
+import { CancelledError, abortError, isApiError } from "./errors";
+import { checkCrc, combinedCrc, put, readRange, uploadPart, type PartsContext } from "./parts";
+import { ProgressMeter, progressOf } from "./progress";
+import { Priority, type Queue } from "./queue";
+import { withRetry } from "./retry";
+import { toFileSource, type PathOpener } from "./sources";
+import type { FileSource, HttpStack, Progress, RetryOptions, Store, TaskState, UploadOptions, UploadResult, UploadTask } from "./types";
+import { PartUrlWindow } from "./window";
+
+/** The one transition table: a state change not listed here is a bug and throws. */
+export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  queued: ["initiating", "uploading", "paused", "cancelled", "failed"],
+  initiating: ["hashing", "uploading", "paused", "cancelled", "failed"],
+  hashing: ["uploading", "paused", "cancelled", "failed"],
+  uploading: ["completing", "paused", "cancelled", "failed"],
+  completing: ["done", "failed"],
+  paused: ["queued", "cancelled"],
+  failed: ["queued"],
+  done: [],
+  cancelled: [],
+};
+
+const ACTIVE: readonly TaskState[] = ["queued", "initiating", "hashing", "uploading"];
+
+export interface TaskDeps {
+  api: Api;
+  queue: Queue;
+  stack: HttpStack;
+  store?: Store;
+  endpoint: string;
+  retry: Required<RetryOptions>;
+  crc: boolean;
+  md5?: (bytes: Uint8Array) => Promise<string>;
+  partSize?: number;
+  chunkParallelLimit: number;
+  openPath?: PathOpener;
+  emit(event: "progress" | "state", task: Task): void;
+}
+
+let nextId = 0;
+const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
+
+export class Task implements UploadTask {
+  readonly id = `task-${Date.now().toString(36)}-${(nextId++).toString(36)}`;
+  state: TaskState = "queued";
+  key?: string;
+  uploadId?: string;
+  private source?: FileSource;
+  private meter?: ProgressMeter;
+  private last: Progress = progressOf(0, 0, 0);
+  private plan?: UploadPlan;
+  private readonly parts = new Map<number, DonePart>();
+  private window?: PartUrlWindow;
+  /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
+  private todo: number[] = [];
+  private writer?: CheckpointWriter;
+  private releaseLock?: () => void;
+  private controller?: AbortController;
+  private running?: Promise<void>;
+  private lastEmit = 0;
+  private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
+  done!: Promise<UploadResult>;
+
+  constructor(
+    readonly options: UploadOptions,
+    private readonly deps: TaskDeps,
+  ) {
+    this.newDone();
+  }
+
+  get progress(): Progress {
+    return this.last;
+  }
+
+  /** Starts (or restarts) the task: waits for a file slot, then runs. */
+  start(): void {
+    this.options.onTaskReady?.(this.id);
+    this.running = this.run();
+  }
+
+  pause(): void {
+    if (!ACTIVE.includes(this.state)) return;
+    this.to("paused");
+    this.controller?.abort();
+  }
+
+  resume(): void {
+    if (this.state !== "paused" && this.state !== "failed") return;
+    if (this.state === "failed") this.newDone();
+    this.to("queued");
+    this.running = this.run();
+  }
+
+  async cancel(): Promise<void> {
+    // Once completing, the object is being assembled on COS: too late to cancel; done settles as it will.
+    if (this.state === "completing") {
+      await this.done.catch(() => undefined);
+      return;
+    }
+    if (this.state === "done" || this.state === "failed" || this.state === "cancelled") return;
+    this.to("cancelled");
+    this.controller?.abort();
+    await this.running?.catch(() => undefined);
+    const plan = this.plan;
+    if (plan?.kind === "multipart") {
+      const ref = { uploadId: plan.uploadId, token: plan.token };
+      await withRetry(() => this.deps.queue.run(Priority.completeAbort, () => this.deps.api.abort(ref)), { options: this.deps.retry }).catch(() => undefined);
+    }
+    await this.writer?.remove();
+    this.cleanup();
+    this.settle.reject(new CancelledError(this.key));
+  }
+
+  private newDone(): void {
+    this.done = new Promise<UploadResult>((resolve, reject) => (this.settle = { resolve, reject }));
+    // Errors also reach onStateChange / the "state" event; an unobserved `done` must not crash Node.
+    this.done.catch(() => undefined);
+  }
+
+  private to(next: TaskState): void {
+    if (!TRANSITIONS[this.state].includes(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
+    this.state = next;
+    this.options.onStateChange?.(next, this);
+    this.deps.emit("state", this);
+  }
+
+  private reportProgress = (force = false): void => {
+    if (!this.meter) return;
+    const now = Date.now();
+    if (!force && now - this.lastEmit < 100) return;
+    this.lastEmit = now;
+    this.last = this.meter.snapshot();
+    this.options.onProgress?.(this.last);
+    this.deps.emit("progress", this);
+  };
+
+  private async run(): Promise<void> {
+    const controller = new AbortController();
+    this.controller = controller;
+    const { signal } = controller;
+    let releaseFile: (() => void) | undefined;
+    try {
+      releaseFile = await this.deps.queue.acquireFile(signal);
+      this.source ??= await toFileSource(this.options.body, this.deps.openPath);
+      this.meter ??= new ProgressMeter(this.source.size);
+      if (!this.plan) {
+        this.to("initiating");
+        await this.initiate(signal);
+      }
+      const plan = this.plan!;
+      if (plan.kind === "single") await this.uploadSingle(plan, signal);
+      else await this.uploadMultipart(plan, signal);
+    } catch (error) {
+      // Paused or cancelled: those paths own the state; an abort is not a failure.
+      if (signal.aborted || this.controller !== controller) return;
+      this.to("failed");
+      this.cleanup();
+      this.settle.reject(error);
+    } finally {
+      releaseFile?.();
+    }
+  }
+
+  private context(): PartsContext {
+    return {
+      api: this.deps.api, queue: this.deps.queue, stack: this.deps.stack, source: this.source!, key: this.key!, fileId: this.id,
+      meter: this.meter!, retry: this.deps.retry, crc: this.deps.crc, md5: this.deps.md5,
+      onProgress: () => this.reportProgress(),
+    };
+  }
+
+  private retrying<T>(priority: (typeof Priority)[keyof typeof Priority], fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { queue } = this.deps;
+    return withRetry(() => queue.run(priority, fn, { signal }), { options: this.deps.retry, signal, onThrottle: () => queue.throttle() });
+  }
+
+  /** Plans the upload with the functions, or picks it up from this device's checkpoint. */
+  private async initiate(signal: AbortSignal): Promise<void> {
+    const source = this.source!;
+    const { options, deps } = this;
+    const target = options.key ?? options.filename ?? source.name;
+    if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
+    if (deps.store && source.size > 0) {
+      const id = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize);
+      // Another tab holds this upload: upload afresh here, without touching its checkpoint.
+      const release = await acquireLock(id);
+      if (release) {
+        this.releaseLock = release;
+        this.writer = new CheckpointWriter(deps.store, id);
+        const cp = await loadCheckpoint(deps.store, id);
+        if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
+      }
+    }
+    if (!this.plan) {
+      const contentType = options.contentType ?? (source.type && /^[\w.+-]+\/[\w.+-]+/.test(source.type) ? source.type : undefined);
+      const h = options.headers ?? {};
+      const plan = await this.retrying(Priority.newUpload, () =>
+        deps.api.createUpload(
+          {
+            ...(options.key !== undefined ? { key: options.key } : { filename: target }),
+            size: source.size, contentType, metadata: options.metadata, storageClass: options.storageClass as never,
+            cacheControl: h["cache-control"], contentDisposition: h["content-disposition"], contentEncoding: h["content-encoding"],
+            partSize: deps.partSize, trafficLimit: options.trafficLimit,
+          },
+          signal,
+        ), signal);
+      this.plan = plan;
+      if (plan.kind === "multipart") await this.checkpoint();
+      else this.writer = undefined;
+    }
+    this.key = this.plan.key;
+    if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
+  }
+
+  /** Resumes from a checkpoint: keeps the parts COS holds with the planned size and the same ETag. */
+  private async resumeFrom(cp: Checkpoint, signal: AbortSignal): Promise<void> {
+    const ref = { uploadId: cp.uploadId, token: cp.token };
+    let listed;
+    try {
+      listed = await this.retrying(Priority.signing, () => this.deps.api.listParts(ref, signal), signal);
+    } catch (error) {
+      // Gone (completed, aborted, swept) or the token expired: start over.
+      if (isApiError(error) && (error.status === 404 || error.status === 403 || error.status === 401)) {
+        await this.writer?.remove();
+        return;
+      }
+      throw error;
+    }
+    const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
+    for (const p of listed) {
+      const planned = Math.min(cp.partSize, cp.size - (p.partNumber - 1) * cp.partSize);
+      const known = mine.get(p.partNumber);
+      if (p.partNumber > cp.partCount || p.size !== planned) continue;
+      if (known && stripQuotes(known.etag) !== stripQuotes(p.etag)) continue;
+      this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
+    }
+    this.plan = { kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" };
+  }
+
+  private checkpoint(): Promise<void> {
+    const plan = this.plan;
+    if (!this.writer || plan?.kind !== "multipart") return Promise.resolve();
+    const { key, uploadId, token, partSize, partCount } = plan;
+    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, parts: [...this.parts.values()], updatedAt: 0 });
+  }
+
+  private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {
+    this.to("uploading");
+    const ctx = this.context();
+    const size = this.source!.size;
+    const { bytes, crc64 } = await readRange(ctx, 0, size);
+    const response = await withRetry(() => put(ctx, 0, plan.url, plan.headers, bytes, signal, { part: false }), {
+      options: this.deps.retry, signal, onThrottle: () => this.deps.queue.throttle(),
+    });
+    if (response === "stale") throw abortError();
+    checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
+    this.meter!.accept(0, size);
+    this.to("completing");
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal), signal);
+    checkCrc(this.key!, undefined, crc64, info.crc64);
+    this.finish({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
+  }
+
+  private partRange(plan: MultipartPlan, n: number) {
+    const start = (n - 1) * plan.partSize;
+    return { start, end: Math.min(this.meter!.total, start + plan.partSize) };
+  }
+
+  private async uploadMultipart(plan: MultipartPlan, signal: AbortSignal): Promise<void> {
+    const ctx = this.context();
+    const unknownCrc = this.deps.crc ? [...this.parts.values()].filter((p) => p.crc64 === undefined) : [];
+    if (unknownCrc.length) {
+      // Parts COS holds that the checkpoint never recorded (a crash between PUT and save).
+      this.to("hashing");
+      let hashed = 0;
+      const total = unknownCrc.reduce((s, p) => s + p.size, 0);
+      for (const part of unknownCrc) {
+        const { start, end } = this.partRange(plan, part.partNumber);
+        part.crc64 = (await readRange(ctx, start, end)).crc64;
+        hashed += part.size;
+        this.options.onHashProgress?.({ loaded: hashed, total, percent: (hashed / total) * 100 });
+        if (signal.aborted) throw abortError();
+      }
+    }
+    this.to("uploading");
+    const meter = this.meter!;
+    meter.start([...this.parts.values()].reduce((s, p) => s + p.size, 0));
+    this.reportProgress(true);
+    const todo: number[] = (this.todo = []);
+    for (let n = 1; n <= plan.partCount; n++) if (!this.parts.has(n)) todo.push(n);
+    const limit = this.deps.chunkParallelLimit;
+    this.window ??= new PartUrlWindow({
+      api: this.deps.api, ref: { uploadId: plan.uploadId, token: plan.token }, queue: this.deps.queue,
+      upcoming: () => this.todo, batch: Math.max(8, limit * 4), lowWater: limit * 2, trafficLimit: this.options.trafficLimit,
+      retry: (fn, s) => withRetry(fn, { options: this.deps.retry, signal: s, onThrottle: () => this.deps.queue.throttle() }),
+    });
+    const window = this.window;
+    // One failure stops the other parts at once (their bytes are taken back by the meter).
+    const inner = new AbortController();
+    const stop = () => inner.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    let firstError: unknown;
+    const worker = async () => {
+      for (let n = todo.shift(); n !== undefined && !inner.signal.aborted; n = todo.shift()) {
+        try {
+          const part = await uploadPart(ctx, window, n, this.partRange(plan, n), inner.signal);
+          this.parts.set(n, part);
+          void this.checkpoint();
+          this.reportProgress();
+        } catch (error) {
+          firstError ??= error;
+          inner.abort();
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
+    if (signal.aborted) throw abortError();
+    if (firstError !== undefined) throw firstError;
+    this.to("completing");
+    const parts = [...this.parts.values()].sort((a, b) => a.partNumber - b.partNumber);
+    const ref = { uploadId: plan.uploadId, token: plan.token };
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(ref, parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal), signal);
+    if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
+    await this.writer?.remove();
+    this.finish({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
+  }
+
+  private finish(result: UploadResult): void {
+    this.meter!.finish();
+    this.reportProgress(true);
+    this.to("done");
+    this.cleanup();
+    this.settle.resolve(result);
+  }
+
+  private cleanup(): void {
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+    void this.source?.close?.().catch(() => undefined);
+    // A failed task may be resumed: it opens its body again.
+    this.source = undefined;
+  }
+}

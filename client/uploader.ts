@@ -1,0 +1,128 @@
+// createUploader, shared by the platform entries (index.ts, node.ts, react-native.ts), which pass
+// their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
+
+import { Api } from "./api";
+import { listCheckpoints } from "./checkpoint";
+import { HttpError, NetworkError } from "./errors";
+import { sumProgress } from "./progress";
+import { Queue } from "./queue";
+import { RETRY_DEFAULTS, withRetry } from "./retry";
+import { readBytes, type PathOpener } from "./sources";
+import { Task } from "./upload";
+import type { HttpStack, Store, UnfinishedUpload, Uploader, UploaderEvent, UploaderOptions, UploadOptions, UploadResult, UploadTask } from "./types";
+
+export interface PlatformDefaults {
+  stack: () => HttpStack;
+  store: () => Store | undefined;
+  chunkParallelLimit: number;
+  openPath?: PathOpener;
+}
+
+/** The default bodies-in-one-PUT threshold (the functions' threshold decides in the end). */
+export const DEFAULT_SLICE_SIZE = 8 * 1024 * 1024;
+
+export function createUploaderFor(platform: PlatformDefaults, options: UploaderOptions): Uploader {
+  const api = new Api(options);
+  const stack = options.httpStack ?? platform.stack();
+  const store = options.store ?? platform.store();
+  const chunkParallelLimit = Math.max(1, options.chunkParallelLimit ?? platform.chunkParallelLimit);
+  const queue = new Queue({ fileParallelLimit: Math.max(1, options.fileParallelLimit ?? 3), chunkParallelLimit });
+  const retry = { ...RETRY_DEFAULTS, ...options.retry };
+  const integrity = options.integrity ?? true;
+  const crc = typeof integrity === "boolean" ? integrity : integrity.crc64 !== false;
+  const md5 = typeof integrity === "object" ? integrity.md5 : undefined;
+  const listeners = new Map<UploaderEvent, Set<(task: UploadTask) => void>>();
+  const all: Task[] = [];
+
+  const emit = (event: UploaderEvent, task: UploadTask) => {
+    for (const listener of listeners.get(event) ?? []) listener(task);
+    if (event === "state") for (const listener of listeners.get("list-update") ?? []) listener(task);
+  };
+
+  const uploader: Uploader = {
+    upload(uploadOptions: UploadOptions): UploadTask {
+      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, md5, partSize: options.partSize, chunkParallelLimit, openPath: platform.openPath, emit });
+      all.push(task);
+      emit("list-update", task);
+      task.start();
+      return task;
+    },
+
+    async uploadFiles(files, filesOptions = {}) {
+      const tasks = files.map((file) => {
+        const task = uploader.upload({
+          ...file,
+          onProgress: (p) => {
+            file.onProgress?.(p);
+            filesOptions.onProgress?.(sumProgress(tasks.map((t) => t.progress)));
+          },
+        });
+        return task;
+      });
+      return Promise.all(
+        tasks.map((task, i) =>
+          task.done.then(
+            (result: UploadResult) => {
+              filesOptions.onFileFinish?.(null, result, files[i]);
+              return result;
+            },
+            (error: Error) => {
+              filesOptions.onFileFinish?.(error, null, files[i]);
+              return error;
+            },
+          ),
+        ),
+      );
+    },
+
+    tasks: () => [...all],
+
+    on(event, listener) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+
+    pauseAll: () => all.forEach((t) => t.pause()),
+    resumeAll: () => all.forEach((t) => t.state === "paused" && t.resume()),
+    cancelAll: async () => {
+      await Promise.all(all.map((t) => t.cancel()));
+    },
+
+    async append(key, body, appendOptions) {
+      const bytes = typeof body === "string" ? new TextEncoder().encode(body) : await readBytes(body);
+      const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }), { options: retry });
+      const response = await withRetry(async () => {
+        let r;
+        try {
+          r = await stack.send({ method: signed.method, url: signed.url, headers: signed.headers, body: bytes });
+        } catch (error) {
+          throw new NetworkError(signed.method, signed.url, error);
+        }
+        if (r.status < 200 || r.status >= 300) throw HttpError.from(signed, r);
+        return r;
+      }, { options: retry });
+      const next = response.header("x-cos-next-append-position");
+      const crc64 = response.header("x-cos-hash-crc64ecma");
+      return {
+        // Hidden by CORS (not in ExposeHeader): the position follows from what was sent.
+        nextPosition: next !== null ? Number(next) : appendOptions.position + bytes.length,
+        etag: response.header("etag") ?? "",
+        ...(crc64 ? { crc64 } : {}),
+      };
+    },
+
+    async downloadUrl(key, downloadOptions = {}) {
+      const signed = await withRetry(() => api.download({ key, ...downloadOptions }), { options: retry });
+      return signed.url;
+    },
+
+    async unfinished(): Promise<UnfinishedUpload[]> {
+      const [remote, local] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
+      const here = new Set(local.map((cp) => cp.uploadId));
+      return remote.map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated, resumable: here.has(u.uploadId) }));
+    },
+  };
+  return uploader;
+}
