@@ -1,0 +1,108 @@
+// The queue (client/queue.ts): file and per-file part limits, priority order (part bytes, then
+// complete/abort, then signing, then new uploads), and concurrency lowered on 429/503 then raised.
+
+import { describe, expect, it } from "vitest";
+import { createUploader } from "../../client/node";
+import { Priority, Queue } from "../../client/queue";
+import { bytes } from "../shared/bytes";
+import { FakeCos } from "./client-fake";
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe("Queue", () => {
+  it("starts waiting requests by priority, then in arrival order", async () => {
+    const queue = new Queue({ fileParallelLimit: 1, chunkParallelLimit: 1 });
+    queue.limit = 1;
+    const order: string[] = [];
+    let release!: () => void;
+    const blocker = queue.run(Priority.signing, () => new Promise<void>((r) => (release = r)));
+    const jobs = [
+      queue.run(Priority.newUpload, async () => void order.push("new upload")),
+      queue.run(Priority.signing, async () => void order.push("signing")),
+      queue.run(Priority.partBytes, async () => void order.push("part 1"), { fileId: "a" }),
+      queue.run(Priority.completeAbort, async () => void order.push("complete")),
+      queue.run(Priority.partBytes, async () => void order.push("part 2"), { fileId: "b" }),
+    ];
+    await tick();
+    expect(order).toEqual([]);
+    release();
+    await Promise.all([blocker, ...jobs]);
+    expect(order).toEqual(["part 1", "part 2", "complete", "signing", "new upload"]);
+  });
+
+  it("never runs more than chunkParallelLimit parts of one file, while other files' parts go ahead", async () => {
+    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 2 });
+    let running = 0;
+    let peakA = 0;
+    const job = (file: string) => queue.run(Priority.partBytes, async () => {
+      if (file === "a") peakA = Math.max(peakA, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      if (file === "a") running--;
+    }, { fileId: file });
+    await Promise.all([job("a"), job("a"), job("a"), job("a"), job("b"), job("b")]);
+    expect(peakA).toBe(2);
+    expect(queue.peakParts).toBe(2);
+  });
+
+  it("holds file slots to fileParallelLimit; an aborted wait leaves the queue", async () => {
+    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 1 });
+    const r1 = await queue.acquireFile();
+    await queue.acquireFile();
+    const controller = new AbortController();
+    const third = queue.acquireFile(controller.signal);
+    const fourth = queue.acquireFile();
+    controller.abort();
+    await expect(third).rejects.toMatchObject({ name: "AbortError" });
+    r1();
+    r1(); // releasing twice gives back one slot only
+    await fourth;
+    expect(queue.peakFiles).toBe(2);
+  });
+
+  it("halves the request limit on throttling and raises it back one step per run of successes", () => {
+    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 3 });
+    expect(queue.limit).toBe(8);
+    expect(queue.chunkLimit).toBe(3);
+    queue.throttle();
+    expect(queue.limit).toBe(4);
+    queue.throttle();
+    queue.throttle();
+    queue.throttle();
+    expect(queue.limit).toBe(1);
+    expect(queue.chunkLimit).toBe(1);
+    queue.succeeded();
+    expect(queue.limit).toBe(2);
+    for (let i = 0; i < 2; i++) queue.succeeded();
+    expect(queue.limit).toBe(3);
+    for (let i = 0; i < 100; i++) queue.succeeded();
+    expect(queue.limit).toBe(8);
+  });
+});
+
+describe("concurrency of an upload", () => {
+  it("chunkParallelLimit bounds the part PUTs in flight for one file", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 10;
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, chunkParallelLimit: 3 });
+    await uploader.upload({ key: "users/test/c.bin", body: bytes(12 * 1024, 30) }).done;
+    expect(cos.peakInFlight).toBe(3);
+  });
+
+  it("429s lower the parts in flight, which then climb back to chunkParallelLimit", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 10;
+    let throttled = 6;
+    const seen: number[] = [];
+    cos.intercept = (req) => {
+      if (req.to !== "cos") return undefined;
+      if (throttled-- > 0) return { status: 429, body: "<Error><Code>TooManyRequests</Code></Error>" };
+      seen.push(cos.inFlight + 1);
+      return undefined;
+    };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, chunkParallelLimit: 4, fileParallelLimit: 1, retry: { attempts: 6, baseDelay: 1, maxDelay: 5 } });
+    await uploader.upload({ key: "users/test/t.bin", body: bytes(30 * 1024, 31) }).done;
+    // Right after the 429s, one part at a time; later back to four.
+    expect(Math.max(...seen.slice(0, 3))).toBeLessThanOrEqual(2);
+    expect(Math.max(...seen)).toBe(4);
+  });
+});

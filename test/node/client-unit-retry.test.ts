@@ -1,0 +1,140 @@
+// The one retry policy (client/retry.ts): which failures are retried, full-jitter backoff with
+// Retry-After honoured, giving up after `attempts`, the counter reset after progress, and errors
+// that name the request, the status and COS's request id.
+
+import { describe, expect, it } from "vitest";
+import { ApiError, HttpError, NetworkError, createUploader, isHttpError, retryDelay, shouldRetry } from "../../client/node";
+import { withRetry } from "../../client/retry";
+import { bytes } from "../shared/bytes";
+import { FakeCos } from "./client-fake";
+
+const opts = { attempts: 5, baseDelay: 100, maxDelay: 1000 };
+const cosError = (status: number, code: string, message = "") => new HttpError("PUT", "https://b.test/k", status, code, "req-1", message);
+
+describe("shouldRetry", () => {
+  it("retries network errors, 5xx, 429 and 503 SlowDown; re-signs an expired URL; stops on other 4xx", () => {
+    expect(shouldRetry(new NetworkError("PUT", "https://b.test/k"))).toBe("retry");
+    expect(shouldRetry(cosError(500, "InternalError"))).toBe("retry");
+    expect(shouldRetry(cosError(503, "SlowDown"))).toBe("retry");
+    expect(shouldRetry(cosError(429, "TooManyRequests"))).toBe("retry");
+    expect(shouldRetry(cosError(403, "AccessDenied", "Request has expired"))).toBe("resign");
+    expect(shouldRetry(cosError(403, "SignatureDoesNotMatch"))).toBe(false);
+    expect(shouldRetry(cosError(400, "InvalidArgument"))).toBe(false);
+    expect(shouldRetry(cosError(404, "NoSuchUpload"))).toBe(false);
+    expect(shouldRetry(new ApiError("POST", "https://api.test/v1/uploads", 502, "CosUnavailable", "x", "r"))).toBe("retry");
+    expect(shouldRetry(new ApiError("POST", "https://api.test/v1/uploads", 409, "PartsMismatch", "x", "r"))).toBe(false);
+    expect(shouldRetry(new TypeError("a bug"))).toBe(false);
+  });
+});
+
+describe("retryDelay", () => {
+  it("is full jitter over min(maxDelay, base·2^n)", () => {
+    expect(retryDelay(0, opts, undefined, () => 0.999)).toBeCloseTo(99.9);
+    expect(retryDelay(3, opts, undefined, () => 0.5)).toBe(400);
+    expect(retryDelay(10, opts, undefined, () => 1)).toBe(1000);
+    expect(retryDelay(2, opts, undefined, () => 0)).toBe(0);
+  });
+  it("never waits less than Retry-After", () => {
+    expect(retryDelay(0, opts, 3000, () => 0.5)).toBe(3000);
+    expect(retryDelay(0, opts, 10, () => 0.5)).toBe(50);
+  });
+});
+
+describe("withRetry", () => {
+  it("gives up after `attempts` tries with the last error", async () => {
+    let tries = 0;
+    const error = await withRetry(async () => {
+      tries++;
+      throw cosError(500, "InternalError");
+    }, { options: { attempts: 4, baseDelay: 1, maxDelay: 1 } }).catch((e: unknown) => e);
+    expect(tries).toBe(4);
+    expect(isHttpError(error) && error.status).toBe(500);
+  });
+
+  it("resets the attempt counter after progress", async () => {
+    let tries = 0;
+    let progress = 0;
+    const result = await withRetry(async () => {
+      tries++;
+      // Each of the first 6 tries gets further than the one before, then fails.
+      if (tries <= 6) {
+        progress++;
+        throw new NetworkError("PUT", "https://b.test/k");
+      }
+      return "ok";
+    }, { options: { attempts: 3, baseDelay: 1, maxDelay: 1 }, progressMark: () => progress });
+    expect(result).toBe("ok");
+    expect(tries).toBe(7);
+  });
+
+  it("waits Retry-After before trying again", async () => {
+    let tries = 0;
+    const delays: number[] = [];
+    const started = Date.now();
+    await withRetry(async () => {
+      if (tries++ === 0) throw new HttpError("PUT", "https://b.test/k", 503, "SlowDown", "r", "slow down", 150);
+    }, { options: { attempts: 3, baseDelay: 1, maxDelay: 1 }, onRetry: (_e, _n, d) => delays.push(d) });
+    expect(delays).toEqual([150]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it("does not retry a 4xx", async () => {
+    let tries = 0;
+    await withRetry(async () => {
+      tries++;
+      throw cosError(400, "InvalidArgument");
+    }, { options: opts }).catch(() => undefined);
+    expect(tries).toBe(1);
+  });
+});
+
+describe("retries inside an upload", () => {
+  it("a part that keeps failing gives up after `attempts` with an error naming request, status, COS code and request id", async () => {
+    const cos = new FakeCos();
+    cos.intercept = (req) =>
+      req.to === "cos" && req.query.get("partNumber") === "2"
+        ? { status: 500, headers: { "x-cos-request-id": "NjQ1req-500" }, body: "<Error><Code>InternalError</Code><Message>oops</Message></Error>" }
+        : undefined;
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 4, baseDelay: 1, maxDelay: 2 } });
+    const error = (await uploader.upload({ key: "users/test/r.bin", body: bytes(3000, 20) }).done.catch((e: unknown) => e)) as HttpError;
+    expect(isHttpError(error)).toBe(true);
+    expect(cos.partPuts().filter((n) => n === 2)).toHaveLength(4);
+    expect(error.message).toBe("PUT https://bucket.cos.test/users/test/r.bin failed with 500 InternalError (oops), COS request id NjQ1req-500");
+    expect(error.url).not.toContain("?");
+    expect(error.message).not.toContain("secret-signature");
+  });
+
+  it("connection errors and 503 SlowDown are retried and the upload completes; 503 lowers the queue's limit", async () => {
+    const cos = new FakeCos();
+    const failures = new Map([["1", 2], ["3", 1]]);
+    cos.intercept = (req) => {
+      const n = req.query.get("partNumber");
+      if (req.to !== "cos" || !n || !failures.get(n)) return undefined;
+      failures.set(n, failures.get(n)! - 1);
+      return n === "1" ? new TypeError("fetch failed: ECONNRESET") : { status: 503, headers: { "retry-after": "0" }, body: "<Error><Code>SlowDown</Code></Error>" };
+    };
+    const body = bytes(4000, 21);
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 4, baseDelay: 1, maxDelay: 2 } });
+    const result = await uploader.upload({ key: "users/test/flaky.bin", body }).done;
+    expect(result.size).toBe(4000);
+    expect(cos.objects.get("users/test/flaky.bin")).toEqual(body);
+    expect(cos.partPuts().filter((n) => n === 1)).toHaveLength(3);
+    expect(cos.partPuts().filter((n) => n === 3)).toHaveLength(2);
+  });
+
+  it("API calls are retried on 5xx and fail with ApiError (code, message, request id) on 4xx", async () => {
+    const cos = new FakeCos();
+    let planFailures = 1;
+    cos.intercept = (req) => {
+      if (req.path === "/v1/uploads" && req.method === "POST" && planFailures-- > 0) return { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } };
+      if (req.path === "/v1/objects/confirm") return { status: 403, body: { error: { code: "KeyOutsidePrefix", message: "body.key: not yours", requestId: "req-403" } } };
+      return undefined;
+    };
+    const uploader = createUploader({ endpoint: "https://api.test/", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 3, baseDelay: 1, maxDelay: 2 } });
+    const error = (await uploader.upload({ key: "users/test/small", body: "x" }).done.catch((e: unknown) => e)) as ApiError;
+    expect(cos.find("POST", "/v1/uploads")).toHaveLength(2);
+    expect(error.name).toBe("ApiError");
+    expect(error.message).toBe("POST https://api.test/v1/objects/confirm failed with 403 KeyOutsidePrefix: body.key: not yours (request id req-403)");
+    expect(cos.find("POST", "/v1/objects/confirm")).toHaveLength(1);
+  });
+});

@@ -1,0 +1,153 @@
+// The task state machine (client/upload.ts): its one transition table, the states a single PUT and a
+// multipart upload pass through, pause/resume, cancel (DELETE on the server, done rejects), failure
+// and resume after failure. Driven by the fake API + COS in client-fake.ts.
+
+import { describe, expect, it } from "vitest";
+import { createUploader, isCancelledError, isHttpError, TRANSITIONS } from "../../client/node";
+import type { TaskState } from "../../client/types";
+import { bytes } from "../shared/bytes";
+import { FakeCos, until } from "./client-fake";
+
+const fast = { attempts: 3, baseDelay: 1, maxDelay: 2 };
+
+function setup(cos = new FakeCos(), extra = {}) {
+  return createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: fast, ...extra });
+}
+
+describe("the transition table", () => {
+  it("has no way out of done and cancelled, and only resume (queued) out of paused besides cancel", () => {
+    expect(TRANSITIONS.done).toEqual([]);
+    expect(TRANSITIONS.cancelled).toEqual([]);
+    expect([...TRANSITIONS.paused].sort()).toEqual(["cancelled", "queued"]);
+    expect(TRANSITIONS.completing).not.toContain("paused");
+    expect(TRANSITIONS.failed).toEqual(["queued"]);
+  });
+});
+
+describe("states of a task", () => {
+  it("a single PUT, one request at a time (nextRequest/respondWith): plan, PUT, confirm", async () => {
+    const cos = new FakeCos();
+    cos.manual();
+    const states: TaskState[] = [];
+    const task = setup(cos).upload({ key: "users/test/a.txt", body: "hello", onStateChange: (s) => states.push(s) });
+    expect(task.state).toBe("queued");
+
+    const plan = await cos.nextRequest();
+    expect([plan.to, plan.method, plan.path]).toEqual(["api", "POST", "/v1/uploads"]);
+    expect(plan.json).toMatchObject({ key: "users/test/a.txt", size: 5 });
+    expect(task.state).toBe("initiating");
+    plan.passThrough();
+
+    const put = await cos.nextRequest();
+    expect([put.to, put.method, put.path]).toEqual(["cos", "PUT", "/users/test/a.txt"]);
+    expect(new TextDecoder().decode(put.body)).toBe("hello");
+    expect(task.state).toBe("uploading");
+    put.passThrough();
+
+    const confirm = await cos.nextRequest();
+    expect(confirm.path).toBe("/v1/objects/confirm");
+    expect(task.state).toBe("completing");
+    confirm.passThrough();
+
+    const result = await task.done;
+    expect(result).toMatchObject({ key: "users/test/a.txt", size: 5 });
+    expect(states).toEqual(["initiating", "uploading", "completing", "done"]);
+    expect(task.progress).toMatchObject({ loaded: 5, total: 5, percent: 100 });
+  });
+
+  it("multipart: initiating, uploading, completing, done; parts and complete in order", async () => {
+    const cos = new FakeCos();
+    const states: TaskState[] = [];
+    const body = bytes(3500, 1);
+    const result = await setup(cos).upload({ key: "users/test/m.bin", body, onStateChange: (s) => states.push(s) }).done;
+    expect(states).toEqual(["initiating", "uploading", "completing", "done"]);
+    expect(result.size).toBe(3500);
+    expect(cos.objects.get("users/test/m.bin")).toEqual(body);
+    expect([...cos.partPuts()].sort()).toEqual([1, 2, 3, 4]);
+    expect(cos.find("POST", "/complete")[0].json.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("pause aborts the parts in flight and keeps finished ones; resume sends only the rest", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 40;
+    const states: TaskState[] = [];
+    const body = bytes(8 * 1024, 2);
+    const task = setup(cos, { chunkParallelLimit: 2 }).upload({ key: "users/test/p.bin", body, onStateChange: (s) => states.push(s) });
+    await until(() => [...cos.uploads.values()][0]?.parts.size >= 2, "two parts in COS");
+    task.pause();
+    expect(task.state).toBe("paused");
+    const kept = [...[...cos.uploads.values()][0].parts.keys()];
+    const putsAtPause = cos.partPuts().length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cos.partPuts().length).toBe(putsAtPause);
+    expect(cos.inFlight).toBe(0);
+
+    task.resume();
+    const result = await task.done;
+    expect(result.size).toBe(body.length);
+    expect(cos.objects.get("users/test/p.bin")).toEqual(body);
+    const afterResume = cos.partPuts().slice(putsAtPause);
+    for (const n of kept) expect(afterResume).not.toContain(n);
+    expect(states).toEqual(["initiating", "uploading", "paused", "queued", "uploading", "completing", "done"]);
+  });
+
+  it("cancel aborts the upload on the server and rejects done with CancelledError", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 50;
+    const task = setup(cos).upload({ key: "users/test/c.bin", body: bytes(5000, 3) });
+    await until(() => cos.partPuts().length > 0, "a part PUT");
+    const uploadId = task.uploadId!;
+    await task.cancel();
+    expect(task.state).toBe("cancelled");
+    const error = await task.done.catch((e: unknown) => e);
+    expect(isCancelledError(error)).toBe(true);
+    expect((error as Error).message).toContain("users/test/c.bin");
+    expect(cos.aborted).toEqual([uploadId]);
+    expect(cos.find("DELETE", `/v1/uploads/${uploadId}`)).toHaveLength(1);
+  });
+
+  it("a final error fails the task (done rejects, state failed); resume from failed finishes it", async () => {
+    const cos = new FakeCos();
+    let breakPart = true;
+    cos.intercept = (req) => (breakPart && req.query.get("partNumber") === "2" ? { status: 400, body: "<Error><Code>InvalidArgument</Code><Message>bad</Message><RequestId>req-400</RequestId></Error>" } : undefined);
+    const states: TaskState[] = [];
+    const body = bytes(3000, 4);
+    const task = setup(cos).upload({ key: "users/test/f.bin", body, onStateChange: (s) => states.push(s) });
+    const error = await task.done.catch((e: unknown) => e);
+    expect(isHttpError(error)).toBe(true);
+    expect(task.state).toBe("failed");
+    // 4xx is final: part 2 was tried once.
+    expect(cos.partPuts().filter((n) => n === 2)).toHaveLength(1);
+
+    breakPart = false;
+    task.resume();
+    const result = await task.done;
+    expect(result.size).toBe(3000);
+    expect(cos.objects.get("users/test/f.bin")).toEqual(body);
+    expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
+  });
+
+  it("uploadFiles honours fileParallelLimit and reports each file and the aggregate", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 15;
+    const uploader = setup(cos, { fileParallelLimit: 2, chunkParallelLimit: 1 });
+    let running = 0;
+    let peak = 0;
+    uploader.on("state", (t) => {
+      running = uploader.tasks().filter((x) => ["initiating", "hashing", "uploading", "completing"].includes(x.state)).length;
+      peak = Math.max(peak, running);
+      void t;
+    });
+    const finished: string[] = [];
+    const aggregate: number[] = [];
+    const results = await uploader.uploadFiles(
+      Array.from({ length: 5 }, (_, i) => ({ key: `users/test/many-${i}.bin`, body: bytes(2500, 10 + i) })),
+      { onFileFinish: (err, result) => finished.push(err ? "error" : result!.key), onProgress: (p) => aggregate.push(p.loaded) },
+    );
+    expect(results.every((r) => !(r instanceof Error))).toBe(true);
+    expect(finished.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `users/test/many-${i}.bin`).sort());
+    expect(peak).toBe(2);
+    expect(cos.peakInFlight).toBeLessThanOrEqual(2);
+    expect(aggregate.at(-1)).toBeGreaterThan(0);
+  });
+});
