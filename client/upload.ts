@@ -318,7 +318,7 @@ export class Task implements UploadTask {
           const part = await uploadPart(ctx, window, n, this.partRange(plan, n), inner.signal);
           this.parts.set(n, part);
           void this.checkpoint();
-          this.reportProgress();
+          this.reportProgress(true);
         } catch (error) {
           firstError ??= error;
           inner.abort();

@@ -1,0 +1,175 @@
+// Resume (client/checkpoint.ts, upload.ts): a checkpoint in the Store per fingerprint; a new
+// uploader (after a reload or crash) lists the parts in COS, keeps those with the planned size and
+// the checkpoint's ETag, hashes the ones it has no CRC for, and uploads only the rest. The checkpoint
+// goes after complete and cancel; a Web Lock held elsewhere means a fresh upload. Node's file store
+// and file source too.
+
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CHECKPOINT_PREFIX, type Checkpoint } from "../../client/checkpoint";
+import { createUploader, fileStore, memoryStore, openFileSource } from "../../client/node";
+import type { Store, TaskState } from "../../client/types";
+import { bytes } from "../shared/bytes";
+import { FakeCos, until } from "./client-fake";
+
+const fast = { attempts: 3, baseDelay: 1, maxDelay: 2 };
+const setup = (cos: FakeCos, store: Store, extra = {}) => createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store, retry: fast, chunkParallelLimit: 2, ...extra });
+const KEY = "users/test/resume.bin";
+
+/** Starts an upload, lets `parts` parts reach COS, then abandons it (as a crash would). */
+async function crashAfter(cos: FakeCos, store: Store, body: Uint8Array, parts: number) {
+  cos.putDelay = 20;
+  const task = setup(cos, store).upload({ key: KEY, body });
+  await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
+  task.pause();
+  cos.putDelay = 0;
+  await new Promise((r) => setTimeout(r, 20)); // the checkpoint write settles
+  return task.uploadId!;
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("resume from a checkpoint", () => {
+  it("a new uploader with the same store lists the parts and uploads only the missing ones", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 60);
+    const uploadId = await crashAfter(cos, store, body, 3);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    const cp = JSON.parse((await store.get(id))!) as Checkpoint;
+    expect(cp).toMatchObject({ key: KEY, uploadId, token: `token-${uploadId}`, partSize: 1024, partCount: 8, size: 8192 });
+    expect(cp.parts.length).toBeGreaterThanOrEqual(3);
+    for (const p of cp.parts) expect(p.crc64).toMatch(/^\d+$/);
+    const inCos = [...cos.uploads.get(uploadId)!.parts.keys()];
+
+    const mark = cos.log.length;
+    const result = await setup(cos, store).upload({ key: KEY, body }).done;
+    expect(result.size).toBe(body.length);
+    expect(cos.objects.get(KEY)).toEqual(body);
+    const after = cos.log.slice(mark);
+    expect(after.filter((r) => r.path === "/v1/uploads" && r.method === "POST")).toHaveLength(0);
+    expect(after.filter((r) => r.method === "GET" && r.path === `/v1/uploads/${uploadId}/parts`)).toHaveLength(1);
+    const resent = after.filter((r) => r.to === "cos").map((r) => Number(r.query.get("partNumber")));
+    expect(resent.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].filter((n) => !inCos.includes(n)));
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("re-sends parts of the wrong size or another ETag; hashes parts COS has but the checkpoint lacks", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(6 * 1024, 61);
+    const uploadId = await crashAfter(cos, store, body, 4);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    const cp = JSON.parse((await store.get(id))!) as Checkpoint;
+    const held = cos.uploads.get(uploadId)!.parts;
+    const [a, b, c] = cp.parts.map((p) => p.partNumber);
+    held.set(a, { ...held.get(a)!, bytes: held.get(a)!.bytes.subarray(0, 10) }); // wrong size in COS
+    held.set(b, { ...held.get(b)!, etag: '"other"' }); // replaced since the checkpoint
+    await store.set(id, JSON.stringify({ ...cp, parts: cp.parts.filter((p) => p.partNumber !== c) })); // crashed before saving c
+    const states: TaskState[] = [];
+    const hashed: number[] = [];
+    const mark = cos.log.length;
+    const result = await setup(cos, store).upload({ key: KEY, body, onStateChange: (s) => states.push(s), onHashProgress: (p) => hashed.push(p.loaded) }).done;
+    expect(cos.objects.get(KEY)).toEqual(body);
+    expect(result.crc64).toBeDefined();
+    const resent = cos.log.slice(mark).filter((r) => r.to === "cos").map((r) => Number(r.query.get("partNumber")));
+    expect(resent).toContain(a);
+    expect(resent).toContain(b);
+    expect(resent).not.toContain(c);
+    expect(states).toContain("hashing");
+    expect(hashed.at(-1)).toBe(1024);
+  });
+
+  it("an upload gone from COS (404) starts afresh", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(4 * 1024, 62);
+    const uploadId = await crashAfter(cos, store, body, 1);
+    cos.uploads.delete(uploadId);
+    const task = setup(cos, store).upload({ key: KEY, body });
+    await task.done;
+    expect(task.uploadId).not.toBe(uploadId);
+    expect(cos.objects.get(KEY)).toEqual(body);
+  });
+
+  it("cancel removes the checkpoint; unfinished() marks the uploads this device can resume", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const uploadId = await crashAfter(cos, store, bytes(4 * 1024, 63), 1);
+    cos.uploads.set("up-elsewhere", { key: "users/test/other.bin", size: 5000, partSize: 1024, partCount: 5, parts: new Map() });
+    const list = await setup(cos, store).unfinished();
+    expect(list.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+      { key: "users/test/other.bin", uploadId: "up-elsewhere", initiated: "2026-01-01T00:00:00.000Z", resumable: false },
+      { key: KEY, uploadId, initiated: "2026-01-01T00:00:00.000Z", resumable: true },
+    ]);
+
+    cos.putDelay = 20;
+    const task = setup(cos, store).upload({ key: KEY, body: bytes(4 * 1024, 63) });
+    await until(() => task.state === "uploading", "uploading");
+    await task.cancel();
+    expect(cos.aborted).toContain(uploadId);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("while another tab holds the upload's Web Lock, this one uploads afresh and leaves the checkpoint alone", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(4 * 1024, 64);
+    const uploadId = await crashAfter(cos, store, body, 1);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    const before = await store.get(id);
+    const requested: string[] = [];
+    vi.stubGlobal("navigator", {
+      locks: {
+        request: async (name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<void>) => {
+          requested.push(name);
+          expect(options.ifAvailable).toBe(true);
+          return callback(null); // held elsewhere
+        },
+      },
+    });
+    const task = setup(cos, store).upload({ key: KEY, body });
+    await task.done;
+    expect(requested).toEqual([id]);
+    expect(task.uploadId).not.toBe(uploadId);
+    expect(await store.get(id)).toBe(before);
+  });
+});
+
+describe("Node stores and sources", () => {
+  let dir: string;
+  afterEach(async () => dir && rm(dir, { recursive: true, force: true }));
+
+  it("fileStore keeps checkpoints in one JSON file across instances, written atomically", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cos-direct-store-"));
+    const path = join(dir, "sub", "checkpoints.json");
+    const a = fileStore(path);
+    await a.set("cos-direct:upload:x", "1");
+    await a.set("cos-direct:upload:y", "2");
+    await a.set("other", "3");
+    await a.remove("cos-direct:upload:x");
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ "cos-direct:upload:y": "2", other: "3" });
+    const b = fileStore(path);
+    expect(await b.get("cos-direct:upload:y")).toBe("2");
+    expect(await b.keys("cos-direct:")).toEqual(["cos-direct:upload:y"]);
+    expect(await readdir(join(dir, "sub"))).toEqual(["checkpoints.json"]);
+  });
+
+  it("openFileSource reads exactly the asked range, and { path } bodies upload", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cos-direct-src-"));
+    const path = join(dir, "f.bin");
+    const body = bytes(5000, 65);
+    await writeFile(path, body);
+    const source = await openFileSource(path);
+    expect(source).toMatchObject({ size: 5000, name: "f.bin" });
+    expect(await source.slice(1000, 2500)).toEqual(body.subarray(1000, 2500));
+    await source.close!();
+
+    const cos = new FakeCos();
+    const result = await setup(cos, memoryStore()).upload({ filename: "f.bin", body: { path } }).done;
+    expect(result.key).toBe("users/test/f.bin");
+    expect(cos.objects.get("users/test/f.bin")).toEqual(body);
+  });
+});
