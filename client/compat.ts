@@ -1,0 +1,473 @@
+// cos-js-sdk-v5's upload surface (the seed document, reference/seed-cos-js-sdk-uploading-object.txt)
+// on top of the functions and the uploader (issue 4 "compat"): code written for the SDK moves over by
+// changing the constructor. Methods keep the SDK's names, parameters (`Key`, `Body`, `onProgress`...),
+// callbacks `(err, data)` and data shapes, and return a promise as the SDK does without a callback.
+//
+// What differs from cos-js-sdk-v5, and why:
+// - The constructor takes the functions' `endpoint` and a bearer token (`getToken`), never a
+//   SecretId/SecretKey or getAuthorization: the functions sign, and they decide the bucket. `Bucket`
+//   and `Region` are accepted everywhere and ignored (echoed back in task lists and results).
+// - `KeyPrefix` (constructor) is put before every `Key` and taken off every key handed back, so seed
+//   code with bare keys (`'1.jpg'`) lands inside the caller's grant (e.g. `users/alice/`).
+// - Single PUT versus multipart is decided by the uploader's `sliceSize` and the functions'
+//   SINGLE_PUT_THRESHOLD, not per call: `SliceSize` (uploadFile/uploadFiles) and the part size of
+//   sliceUploadFile cannot change it for one call; give `SliceSize`/`ChunkSize` to the constructor.
+//   putObject of a body above that threshold is therefore uploaded in parts (same object).
+// - Object options pass through only where the functions allow them: ContentType, StorageClass, ACL,
+//   CacheControl, ContentDisposition, ContentEncoding, `x-cos-meta-*` (top level or in Headers) and
+//   `x-cos-traffic-limit`. Expires, Grant*, ContentMD5, UploadAddMetaMd5 and other headers are ignored.
+// - onHashProgress reports the CRC-64 computed while reading (the SDK hashes MD5 before uploading).
+// - `Location` is the functions' object URL without its scheme (as the SDK gives it);
+//   `headers` hold only etag and x-cos-hash-crc64ecma (the uploader does not keep COS's headers).
+// - cancelTask settles the task's callback with a CancelledError (the SDK leaves it uncalled); every
+//   call here settles. restartTask of a failed task starts it again from its checkpoint and calls
+//   the callback again when that run ends, as the SDK does.
+// - multipartInit needs the size (`Body`, or `ContentLength`) because the functions plan the parts and
+//   sign each part's exact length; its data adds `PartSize` and `PartCount`, and every part given to
+//   multipartUpload must have the planned size. The upload token is kept here by UploadId, so
+//   multipartUpload/ListPart/Complete/Abort work for uploads this instance initiated (or ones given
+//   to `rememberUpload`); multipartList lists all of the caller's uploads, without paging.
+// - Errors are the client's typed errors (HttpError, ApiError, ...) with the SDK's `statusCode`,
+//   `headers` and `error: { Code, Message, RequestId }` added.
+
+import { createUploader, defaultStack } from "./index";
+import { isCancelledError } from "./errors";
+import type { Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
+import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
+
+/** The SDK's callback: `err` alone on failure, `(null, data)` on success. */
+export type Callback<T> = (err: CompatError | null, data?: T) => void;
+
+/** An Error with the fields SDK code reads. */
+export type CompatError = Error & { statusCode?: number; headers: Record<string, string>; error?: { Code?: string; Message: string; RequestId?: string } };
+
+/** progressData as the SDK reports it: `percent` is a fraction (0.5 = 50 %). */
+export interface ProgressData {
+  loaded: number;
+  total: number;
+  /** Bytes per second. */
+  speed: number;
+  /** 0-1, two decimals. */
+  percent: number;
+  /** Seconds left (an addition; null when unknown). */
+  eta?: number | null;
+}
+
+export interface CosDirectOptions extends UploaderOptions {
+  /** Put before every Key (and taken off keys handed back), e.g. `users/alice/`. Default "". */
+  KeyPrefix?: string;
+  /** Files uploading at once (the SDK's name for fileParallelLimit). Default 3. */
+  FileParallelLimit?: number;
+  /** Parts in flight per file (chunkParallelLimit). */
+  ChunkParallelLimit?: number;
+  /** Preferred part size (partSize). */
+  ChunkSize?: number;
+  /** Bodies up to this size go in one PUT (sliceSize). */
+  SliceSize?: number;
+  /** Retries per request (retry.attempts counts the first try too, so attempts = ChunkRetryTimes + 1). */
+  ChunkRetryTimes?: number;
+  /** An uploader to drive instead of creating one: in Node, `createUploader` from the Node entry (for FilePath bodies). */
+  uploader?: Uploader;
+}
+
+/** Parameters of putObject / sliceUploadFile / uploadFile, as the seed documents them. */
+export interface UploadParams {
+  Bucket?: string;
+  Region?: string;
+  Key: string;
+  Body?: Blob | ArrayBuffer | Uint8Array | string;
+  /** cos-nodejs-sdk-v5's name for a file path (Node entry only). */
+  FilePath?: string;
+  ContentType?: string;
+  StorageClass?: string;
+  ACL?: string;
+  CacheControl?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  Headers?: Record<string, string | number>;
+  SliceSize?: number;
+  AsyncLimit?: number;
+  onTaskReady?: (taskId: string) => void;
+  onProgress?: (progressData: ProgressData) => void;
+  onHashProgress?: (progressData: ProgressData) => void;
+  onFileFinish?: (err: CompatError | null, data: UploadData | null, options: UploadParams) => void;
+  [metaHeader: `x-cos-meta-${string}`]: string | undefined;
+}
+
+/** What putObject / sliceUploadFile / uploadFile call back with. */
+export interface UploadData {
+  statusCode: number;
+  headers: Record<string, string>;
+  ETag: string;
+  Location: string;
+  Bucket?: string;
+  Key: string;
+}
+
+export interface UploadFilesParams {
+  files: UploadParams[];
+  /** Accepted; the threshold is the constructor's SliceSize (see the header). */
+  SliceSize?: number;
+  AsyncLimit?: number;
+  /** Every file's progress summed up. */
+  onProgress?: (progressData: ProgressData) => void;
+  onFileFinish?: UploadParams["onFileFinish"];
+}
+
+export interface UploadFilesData {
+  files: { options: UploadParams; error: CompatError | null; data: UploadData | null }[];
+}
+
+export interface AppendParams {
+  Bucket?: string;
+  Region?: string;
+  Key: string;
+  Body: Uint8Array | Blob | string;
+  /** 0 for the first append, then the object's length (x-cos-next-append-position). */
+  Position: number | string;
+  ContentType?: string;
+}
+
+export interface AppendData {
+  statusCode: number;
+  /** etag, x-cos-next-append-position, x-cos-hash-crc64ecma. */
+  headers: Record<string, string>;
+  ETag: string;
+  /** An addition: the position of the next append, as a number. */
+  NextAppendPosition: number;
+}
+
+/** One entry of getTaskList(), the SDK's fields. */
+export interface TaskInfo {
+  id: string;
+  Bucket?: string;
+  Region?: string;
+  Key: string;
+  FilePath?: string;
+  state: "waiting" | "checking" | "uploading" | "paused" | "success" | "error" | "canceled";
+  loaded: number;
+  size: number;
+  speed: number;
+  percent: number;
+  hashPercent: number;
+  error: CompatError | null;
+}
+
+const SDK_STATE: Record<TaskState, TaskInfo["state"]> = {
+  queued: "waiting",
+  hashing: "checking",
+  initiating: "uploading",
+  uploading: "uploading",
+  completing: "uploading",
+  paused: "paused",
+  done: "success",
+  failed: "error",
+  cancelled: "canceled",
+};
+
+export function progressData(p: Pick<Progress, "loaded" | "total" | "speed"> & { eta?: number | null }): ProgressData {
+  const percent = p.total ? Math.floor((p.loaded / p.total) * 100) / 100 : p.loaded === p.total ? 1 : 0;
+  return { loaded: p.loaded, total: p.total, speed: Math.round(p.speed * 100) / 100, percent, ...(p.eta !== undefined ? { eta: p.eta } : {}) };
+}
+
+/** The client's error with the fields SDK code reads (statusCode, headers, error.Code). */
+export function compatError(cause: unknown): CompatError {
+  const error = (cause instanceof Error ? cause : new Error(String(cause))) as CompatError & { status?: number; code?: string; requestId?: string; apiMessage?: string; cosMessage?: string };
+  if (error.headers === undefined) {
+    Object.assign(error, {
+      statusCode: error.statusCode ?? error.status,
+      headers: {},
+      error: { Code: error.code, Message: error.apiMessage ?? error.cosMessage ?? error.message, RequestId: error.requestId },
+    });
+  }
+  return error;
+}
+
+/** The SDK's dual style: the callback when there is one, and always a promise. */
+export function settle<T>(work: Promise<T>, callback?: Callback<T>): Promise<T> {
+  const result = work.catch((cause: unknown) => Promise.reject(compatError(cause)));
+  if (callback) {
+    result.then(
+      (data) => callback(null, data),
+      (err: CompatError) => callback(err),
+    );
+  }
+  return result;
+}
+
+interface Entry {
+  id: string;
+  params: UploadParams;
+  task: UploadTask;
+  hashPercent: number;
+  error: CompatError | null;
+  /** Called with each run's outcome (a restarted task runs again). */
+  finish: (err: CompatError | null, data?: UploadData) => void;
+}
+
+export class CosDirect {
+  readonly uploader: Uploader;
+  private readonly keyPrefix: string;
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(event: { list: TaskInfo[] }) => void>();
+  private readonly multipart: CompatMultipart;
+
+  constructor(options: CosDirectOptions) {
+    const { KeyPrefix, FileParallelLimit, ChunkParallelLimit, ChunkSize, SliceSize, ChunkRetryTimes, uploader, ...rest } = options;
+    if (!rest.endpoint) throw new TypeError("new CosDirect(options): options.endpoint (the functions' URL) is required");
+    this.keyPrefix = KeyPrefix ?? "";
+    this.uploader =
+      uploader ??
+      createUploader({
+        ...rest,
+        fileParallelLimit: rest.fileParallelLimit ?? FileParallelLimit,
+        chunkParallelLimit: rest.chunkParallelLimit ?? ChunkParallelLimit,
+        partSize: rest.partSize ?? ChunkSize,
+        sliceSize: rest.sliceSize ?? SliceSize,
+        retry: rest.retry ?? (ChunkRetryTimes === undefined ? undefined : { attempts: ChunkRetryTimes + 1 }),
+      });
+    this.multipart = new CompatMultipart({ ...rest, httpStack: rest.httpStack ?? defaultStack() }, this.keyPrefix);
+    const emit = () => this.emitListUpdate();
+    // The uploader's list-update covers new tasks and state changes; progress comes on its own.
+    for (const event of ["list-update", "progress"] as const) this.uploader.on(event, emit);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Simple and advanced uploads (the task queue)
+  // -------------------------------------------------------------------------------------------
+
+  /** PUT Object: uploads `Body` at `Key` (in parts when it is above the uploader's sliceSize). */
+  putObject(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
+    return this.addTask(params, callback);
+  }
+
+  /** Slice Upload File: a multipart upload that resumes from its checkpoint, pausable by taskId. */
+  sliceUploadFile(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
+    return this.addTask(params, callback);
+  }
+
+  /** Upload File: one PUT or multipart (the threshold is the constructor's SliceSize, see above), then onFileFinish. */
+  uploadFile(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
+    return this.addTask(params, callback, (err, data) => params.onFileFinish?.(err, data, params));
+  }
+
+  /** Upload Files: every file as uploadFile; onProgress sums them up; data.files has each outcome. */
+  uploadFiles(params: UploadFilesParams, callback?: Callback<UploadFilesData>): Promise<UploadFilesData> {
+    const latest = params.files.map(() => ({ loaded: 0, total: 0, speed: 0 }));
+    const report = () => {
+      const sum = latest.reduce((a, p) => ({ loaded: a.loaded + p.loaded, total: a.total + p.total, speed: a.speed + p.speed }), { loaded: 0, total: 0, speed: 0 });
+      params.onProgress?.(progressData(sum));
+    };
+    const work = Promise.all(
+      params.files.map((file, i) => {
+        const onProgress = (p: ProgressData) => {
+          latest[i] = { loaded: p.loaded, total: p.total, speed: p.speed };
+          file.onProgress?.(p);
+          report();
+        };
+        const onFinish = (err: CompatError | null, data: UploadData | null) => params.onFileFinish?.(err, data, file);
+        return this.addTask({ ...file, onProgress }, undefined, onFinish).then(
+          (data) => ({ options: file, error: null, data }),
+          (error: CompatError) => ({ options: file, error, data: null }),
+        );
+      }),
+    ).then((files) => ({ files }));
+    return settle(work, callback);
+  }
+
+  /** APPEND Object at `Position`; data.headers carry x-cos-next-append-position. */
+  appendObject(params: AppendParams, callback?: Callback<AppendData>): Promise<AppendData> {
+    const work = this.uploader.append(this.keyPrefix + params.Key, params.Body, { position: Number(params.Position), contentType: params.ContentType }).then((r) => ({
+      statusCode: 200,
+      headers: { etag: quoted(r.etag), "x-cos-next-append-position": String(r.nextPosition), ...(r.crc64 ? { "x-cos-hash-crc64ecma": r.crc64 } : {}) },
+      ETag: quoted(r.etag),
+      NextAppendPosition: r.nextPosition,
+    }));
+    return settle(work, callback);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The six multipart operations (compat-multipart.ts)
+  // -------------------------------------------------------------------------------------------
+
+  multipartInit(params: Parameters<CompatMultipart["init"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["init"]>>>) {
+    return settle(this.multipart.init(params), callback);
+  }
+  multipartUpload(params: Parameters<CompatMultipart["upload"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["upload"]>>>) {
+    return settle(this.multipart.upload(params), callback);
+  }
+  multipartListPart(params: Parameters<CompatMultipart["listPart"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["listPart"]>>>) {
+    return settle(this.multipart.listPart(params), callback);
+  }
+  multipartComplete(params: Parameters<CompatMultipart["complete"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["complete"]>>>) {
+    return settle(this.multipart.complete(params), callback);
+  }
+  multipartAbort(params: Parameters<CompatMultipart["abort"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["abort"]>>>) {
+    return settle(this.multipart.abort(params), callback);
+  }
+  multipartList(params: Parameters<CompatMultipart["list"]>[0], callback?: Callback<Awaited<ReturnType<CompatMultipart["list"]>>>) {
+    return settle(this.multipart.list(params), callback);
+  }
+  /** Hands over an upload token for an UploadId initiated elsewhere (e.g. by another instance). */
+  rememberUpload(uploadId: string, token: string): void {
+    this.multipart.remember(uploadId, token);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The queue
+  // -------------------------------------------------------------------------------------------
+
+  getTaskList(): TaskInfo[] {
+    return [...this.entries.values()].map((e) => {
+      const p = progressData(e.task.progress);
+      return {
+        id: e.id,
+        Bucket: e.params.Bucket,
+        Region: e.params.Region,
+        Key: e.params.Key,
+        FilePath: e.params.FilePath,
+        state: SDK_STATE[e.task.state],
+        loaded: p.loaded,
+        size: p.total,
+        speed: p.speed,
+        percent: p.percent,
+        hashPercent: e.hashPercent,
+        error: e.error,
+      };
+    });
+  }
+
+  pauseTask(id: string): void {
+    this.entries.get(id)?.task.pause();
+  }
+
+  /** Resumes a paused task, or runs a failed one again (from its checkpoint); its callback runs again at the end. */
+  restartTask(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    const failed = entry.task.state === "failed";
+    entry.task.resume();
+    if (failed) this.wire(entry);
+  }
+
+  cancelTask(id: string): void {
+    void this.entries.get(id)?.task.cancel().catch(() => {});
+  }
+
+  /** `list-update` ({ list }) on every change of the task list or a task's progress. */
+  on(event: "list-update", listener: (event: { list: TaskInfo[] }) => void): void {
+    if (event === "list-update") this.listeners.add(listener);
+  }
+
+  off(event: "list-update", listener: (event: { list: TaskInfo[] }) => void): void {
+    if (event === "list-update") this.listeners.delete(listener);
+  }
+
+  private emitListUpdate(): void {
+    if (!this.listeners.size) return;
+    const list = this.getTaskList();
+    for (const listener of this.listeners) listener({ list });
+  }
+
+  /**
+   * Queues one upload; onTaskReady gets its id at once, as in the SDK. Each run's outcome goes to
+   * `onFinish` and the callback (a restarted task calls them again); the promise takes the first.
+   */
+  private addTask(params: UploadParams, callback?: Callback<UploadData>, onFinish?: (err: CompatError | null, data: UploadData | null) => void): Promise<UploadData> {
+    let first: ((err: CompatError | null, data?: UploadData) => void) | undefined;
+    const promise = new Promise<UploadData>((resolve, reject) => {
+      first = (err, data) => (err ? reject(err) : resolve(data!));
+    });
+    const entry: Entry = {
+      id: "",
+      params,
+      task: undefined as unknown as UploadTask,
+      hashPercent: 0,
+      error: null,
+      finish: (err, data) => {
+        first?.(err, data);
+        first = undefined;
+        onFinish?.(err, data ?? null);
+        callback?.(err, data);
+      },
+    };
+    try {
+      this.run(entry);
+    } catch (cause) {
+      entry.finish(compatError(cause));
+      return promise;
+    }
+    if (callback) promise.catch(() => {}); // the callback has the error; the promise is there for those who want it
+    params.onTaskReady?.(entry.id);
+    return promise;
+  }
+
+  /** Starts the entry's upload. */
+  private run(entry: Entry): void {
+    const params = entry.params;
+    const task = this.uploader.upload({
+      ...this.uploadOptions(params),
+      onProgress: (p) => params.onProgress?.(progressData(p)),
+      onHashProgress: (p) => {
+        const data = progressData({ ...p, speed: 0 });
+        entry.hashPercent = data.percent;
+        params.onHashProgress?.(data);
+      },
+    });
+    this.entries.set((entry.id = task.id), entry);
+    entry.task = task;
+    this.wire(entry);
+  }
+
+  /** Passes the outcome of the task's current run (a resumed failed task has a new `done`) to the entry. */
+  private wire(entry: Entry): void {
+    entry.error = null;
+    entry.task.done.then(
+      (result) => entry.finish(null, this.uploadData(result)),
+      (cause: unknown) => {
+        const err = compatError(cause);
+        if (!isCancelledError(cause)) entry.error = err;
+        entry.finish(err);
+        this.emitListUpdate();
+      },
+    );
+  }
+
+  private uploadOptions(params: UploadParams): UploadOptions {
+    const headers = Object.fromEntries(Object.entries(params.Headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+    const metadata: Record<string, string> = {};
+    for (const [name, value] of [...Object.entries(params), ...Object.entries(headers)]) {
+      const m = /^x-cos-meta-(.+)$/i.exec(name);
+      if (m && typeof value === "string") metadata[m[1].toLowerCase()] = value;
+    }
+    const body = params.Body ?? (params.FilePath !== undefined ? { path: params.FilePath } : undefined);
+    if (body === undefined) throw new TypeError(`${params.Key}: give Body (or FilePath in Node)`);
+    const objectHeaders = {
+      ...(params.CacheControl ?? headers["cache-control"] ? { "cache-control": params.CacheControl ?? headers["cache-control"] } : {}),
+      ...(params.ContentDisposition ?? headers["content-disposition"] ? { "content-disposition": params.ContentDisposition ?? headers["content-disposition"] } : {}),
+      ...(params.ContentEncoding ?? headers["content-encoding"] ? { "content-encoding": params.ContentEncoding ?? headers["content-encoding"] } : {}),
+    };
+    const trafficLimit = headers["x-cos-traffic-limit"];
+    return {
+      key: this.keyPrefix + params.Key,
+      body,
+      contentType: params.ContentType ?? headers["content-type"],
+      storageClass: params.StorageClass ?? headers["x-cos-storage-class"],
+      acl: params.ACL ?? headers["x-cos-acl"],
+      ...(Object.keys(metadata).length ? { metadata } : {}),
+      ...(Object.keys(objectHeaders).length ? { headers: objectHeaders } : {}),
+      ...(trafficLimit ? { trafficLimit: Number(trafficLimit) } : {}),
+    };
+  }
+
+  private uploadData(result: UploadResult): UploadData {
+    const etag = quoted(result.etag);
+    return {
+      statusCode: 200,
+      headers: { etag, ...(result.crc64 ? { "x-cos-hash-crc64ecma": result.crc64 } : {}) },
+      ETag: etag,
+      ...sdkLocation(result.location),
+      Key: result.key.startsWith(this.keyPrefix) ? result.key.slice(this.keyPrefix.length) : result.key,
+    };
+  }
+}
