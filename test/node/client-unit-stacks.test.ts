@@ -1,0 +1,131 @@
+// Platform seams: the fetch stack streams a byte body (progress counted as it is pulled, exact
+// content-length, abort), the XHR stack reports upload progress and returns null for CORS-hidden
+// headers (with a stand-in XMLHttpRequest), Web Storage as a Store, and sources from every body kind.
+
+import { createServer, type Server } from "node:http";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fetchStack, memoryStore, webStorageStore, xhrStack } from "../../client/node";
+import { toFileSource } from "../../client/sources";
+import { bytes } from "../shared/bytes";
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.close();
+  server = undefined;
+  vi.unstubAllGlobals();
+});
+
+function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  server = createServer(handler);
+  return new Promise((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as { port: number }).port}`)));
+}
+
+describe("fetchStack (Node)", () => {
+  it("streams the body with its exact content-length and reports progress as the bytes are pulled", async () => {
+    let received = 0;
+    let headers: Record<string, unknown> = {};
+    const url = await listen((req, res) => {
+      headers = req.headers;
+      req.on("data", (c: Buffer) => (received += c.length));
+      req.on("end", () => res.writeHead(200, { etag: '"e1"', "x-cos-hash-crc64ecma": "42" }).end());
+    });
+    const body = bytes(1024 * 1024 + 7, 70);
+    const sent: number[] = [];
+    const response = await fetchStack({ stream: true }).send({ method: "PUT", url: `${url}/k?x=1`, headers: { "content-type": "application/octet-stream" }, body, onUploadProgress: (n) => sent.push(n) });
+    expect(response.status).toBe(200);
+    expect(response.header("ETag")).toBe('"e1"');
+    expect(response.header("x-missing")).toBeNull();
+    expect(headers["content-length"]).toBe(String(body.length));
+    expect(headers["transfer-encoding"]).toBeUndefined();
+    expect(received).toBe(body.length);
+    expect(sent.length).toBeGreaterThan(10);
+    expect(sent.at(-1)).toBe(body.length);
+    for (let i = 1; i < sent.length; i++) expect(sent[i]).toBeGreaterThan(sent[i - 1]);
+  });
+
+  it("aborts with an AbortError", async () => {
+    const url = await listen(() => undefined); // never answers
+    const controller = new AbortController();
+    const pending = fetchStack().send({ method: "PUT", url, headers: {}, body: bytes(1000, 71), signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+  });
+});
+
+describe("xhrStack", () => {
+  it("sends through XMLHttpRequest with upload progress; headers CORS hides read as null", async () => {
+    const opened: string[] = [];
+    class FakeXhr {
+      upload: { onprogress?: (e: { loaded: number }) => void } = {};
+      status = 0;
+      responseText = "";
+      onload?: () => void;
+      onerror?: () => void;
+      onabort?: () => void;
+      ontimeout?: () => void;
+      headers: Record<string, string> = {};
+      open(method: string, url: string) {
+        opened.push(`${method} ${url}`);
+      }
+      setRequestHeader(name: string, value: string) {
+        this.headers[name] = value;
+      }
+      getResponseHeader(name: string) {
+        return name.toLowerCase() === "x-cos-request-id" ? "req-1" : null; // ETag not exposed
+      }
+      abort() {
+        this.onabort?.();
+      }
+      send(body: Uint8Array) {
+        this.upload.onprogress?.({ loaded: body.length / 2 });
+        this.upload.onprogress?.({ loaded: body.length });
+        this.status = 200;
+        this.onload?.();
+      }
+    }
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    const sent: number[] = [];
+    const response = await xhrStack().send({ method: "PUT", url: "https://b.test/k", headers: { "content-length": "4", "content-md5": "x" }, body: new Uint8Array(4), onUploadProgress: (n) => sent.push(n) });
+    expect(opened).toEqual(["PUT https://b.test/k"]);
+    expect(sent).toEqual([2, 4]);
+    expect(response.header("etag")).toBeNull();
+    expect(response.header("x-cos-request-id")).toBe("req-1");
+  });
+});
+
+describe("stores and sources", () => {
+  it("webStorageStore lists keys by prefix over any Web Storage", async () => {
+    const map = new Map<string, string>();
+    const storage = {
+      get length() { return map.size; },
+      key: (i: number) => [...map.keys()][i] ?? null,
+      getItem: (k: string) => map.get(k) ?? null,
+      setItem: (k: string, v: string) => void map.set(k, v),
+      removeItem: (k: string) => void map.delete(k),
+      clear: () => map.clear(),
+    } as Storage;
+    const store = webStorageStore(storage);
+    await store.set("cos-direct:upload:a", "1");
+    await store.set("other", "2");
+    expect(await store.keys("cos-direct:")).toEqual(["cos-direct:upload:a"]);
+    await store.remove("cos-direct:upload:a");
+    expect(await store.get("cos-direct:upload:a")).toBeNull();
+    const memory = memoryStore();
+    await memory.set("k", "v");
+    expect(await memory.get("k")).toBe("v");
+  });
+
+  it("turns every body kind into a FileSource read by range", async () => {
+    const data = bytes(100, 72);
+    const file = new File([data], "photo.jpg", { type: "image/jpeg", lastModified: 1234 });
+    const fromFile = await toFileSource(file);
+    expect(fromFile).toMatchObject({ size: 100, name: "photo.jpg", type: "image/jpeg", lastModified: 1234 });
+    expect(new Uint8Array(await (await fromFile.slice(10, 20) as Blob).arrayBuffer())).toEqual(data.subarray(10, 20));
+    expect(await (await toFileSource(data.buffer)).slice(5, 8)).toEqual(data.subarray(5, 8));
+    expect(await (await toFileSource(data)).slice(0, 3)).toEqual(data.subarray(0, 3));
+    expect(new TextDecoder().decode((await (await toFileSource("héllo")).slice(0, 6)) as Uint8Array)).toBe("héllo");
+    const custom = { size: 3, slice: async () => new Uint8Array(3) };
+    expect(await toFileSource(custom)).toBe(custom);
+    await expect(toFileSource({ path: "/x" })).rejects.toThrow(/Node entry/);
+  });
+});
