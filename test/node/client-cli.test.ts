@@ -1,0 +1,135 @@
+// `npx cos-direct upload` as a user runs it (issue 4 "Node CLI", "What it must show"): bin/cos-direct.mjs
+// in a child process against the functions in workerd and cos-local. A 5 MiB file uploads with
+// progress lines and the final key; a larger one interrupted with SIGINT (Ctrl-C) exits 130 and,
+// run again with --resume, completes the same multipart upload without sending a finished part again
+// (cos-local's per-part counters).
+
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatEta, parseSize } from "../../client/cli";
+import { MiB, sha256, useClientHarness, writeRandomFile } from "./client-harness";
+
+const harness = useClientHarness();
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "client-cli-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+interface Run {
+  output: () => string;
+  signal: (name: NodeJS.Signals) => void;
+  exit: Promise<number | null>;
+}
+
+function cli(args: string[]): Run {
+  const child = spawn(process.execPath, ["bin/cos-direct.mjs", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, COS_DIRECT_TOKEN: "" } });
+  let output = "";
+  const onData = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exit = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
+  return {
+    output: () => output,
+    signal: (name) => child.kill(name),
+    exit,
+  };
+}
+
+/** Resolves once `condition` holds (checked every 10 ms); fails if the run ends first. */
+function until(condition: () => boolean, run: Run): Promise<void> {
+  return new Promise((ok, fail) => {
+    const timer = setInterval(() => {
+      if (condition()) {
+        clearInterval(timer);
+        ok();
+      }
+    }, 10);
+    void run.exit.then((code) => {
+      clearInterval(timer);
+      fail(new Error(`cos-direct exited (${code}) too early:\n${run.output()}`));
+    });
+  });
+}
+
+async function uploadArgs(file: string, state: string, extra: string[] = []) {
+  const h = harness();
+  return ["upload", file, "--endpoint", h.endpoint, "--token", await h.token("alice"), "--prefix", "users/alice/cli/", "--state", state, ...extra];
+}
+
+describe("cos-direct upload", () => {
+  it("uploads a 5 MiB file: progress lines, the final key, exit 0, the bytes in COS", async () => {
+    const file = join(dir, "five.bin");
+    const digest = await writeRandomFile(file, 5 * MiB);
+    const run = cli(await uploadArgs(file, join(dir, "state-five.json")));
+    const code = await run.exit;
+    expect(code, run.output()).toBe(0);
+    expect(run.output()).toMatch(/five\.bin +\[[#-]+\] +\d+%/); // a progress line (not a TTY: one per 10 %)
+    expect(run.output()).toMatch(/five\.bin +\[#+\] +100%.*done/);
+    expect(run.output()).toContain("uploaded " + file + " -> users/alice/cli/five.bin");
+    expect(sha256(await harness().readBack("users/alice/cli/five.bin"))).toBe(digest);
+  });
+
+  it("Ctrl-C mid-upload exits 130; --resume completes the same upload without re-sending finished parts", async () => {
+    const h = harness();
+    h.resetCounters();
+    const partCount = 24;
+    const file = join(dir, "big.bin");
+    const digest = await writeRandomFile(file, partCount * MiB);
+    const state = join(dir, "state-big.json");
+    // Parts 6 and later crawl (~10 KB/s), so the first run is mid-way, with 5 parts in COS, when it is interrupted.
+    for (let n = 6; n <= partCount; n++) h.fault({ kind: "slow", operation: "UploadPart", query: `partNumber=${n}`, bitsPerSecond: 81920 });
+    const first = cli(await uploadArgs(file, state, ["--part-size", "1M", "--concurrency", "2"]));
+    await until(() => Object.values(h.counters().parts).some((parts) => Object.keys(parts).length >= 5), first);
+    first.signal("SIGINT");
+    expect(await first.exit, first.output()).toBe(130);
+    expect(first.output()).toContain("--resume");
+    h.clearFaults();
+
+    const uploads = Object.keys(h.counters().parts);
+    expect(uploads).toHaveLength(1);
+    const [uploadId] = uploads;
+    const before = h.counters().parts[uploadId];
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(before).length).toBeLessThan(partCount);
+
+    const second = cli(await uploadArgs(file, state, ["--part-size", "1M", "--concurrency", "2", "--resume"]));
+    expect(await second.exit, second.output()).toBe(0);
+    expect(second.output()).toContain("-> users/alice/cli/big.bin");
+    const after = h.counters();
+    expect(Object.keys(after.parts)).toEqual([uploadId]); // the same multipart upload, continued
+    expect(Object.keys(after.parts[uploadId])).toHaveLength(partCount);
+    for (const [partNumber, times] of Object.entries(after.parts[uploadId])) expect(times, `part ${partNumber}`).toBe(1);
+    expect(after.operations.InitiateMultipartUpload).toBe(1);
+    expect(sha256(await h.readBack("users/alice/cli/big.bin"))).toBe(digest);
+  });
+
+  it("fails with exit 1 and the reason when the upload is refused; exit 2 on a usage error", async () => {
+    const file = join(dir, "refused.bin");
+    await writeRandomFile(file, 1000);
+    const h = harness();
+    const refused = cli(["upload", file, "--endpoint", h.endpoint, "--token", await h.token("alice"), "--prefix", "users/bob/", "--state", join(dir, "state-refused.json")]);
+    expect(await refused.exit).toBe(1);
+    expect(refused.output()).toMatch(/failed .*refused\.bin: .*403 KeyOutsidePrefix/);
+
+    const usage = cli(["upload", file]);
+    expect(await usage.exit).toBe(2);
+    expect(usage.output()).toContain("--endpoint is required");
+  });
+
+  it("reads sizes with binary units and prints ETAs as m:ss", () => {
+    expect(parseSize("8M")).toBe(8 * MiB);
+    expect(parseSize("512k")).toBe(512 * 1024);
+    expect(parseSize("1048576")).toBe(MiB);
+    expect(() => parseSize("lots")).toThrow(/not a size/);
+    expect(formatEta(75)).toBe("01:15");
+    expect(formatEta(3725)).toBe("1:02:05");
+    expect(formatEta(null)).toBe("--:--");
+  });
+});
