@@ -8,7 +8,7 @@
 // `uploading` sends the single PUT or the parts; `completing` confirms or completes and checks the
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
-import type { Api, MultipartPlan, UploadPlan } from "./api";
+import type { Api, CreateUploadBody, MultipartPlan, UploadPlan } from "./api";
 import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, abortError, isApiError } from "./errors";
 import { checkCrc, combinedCrc, put, readRange, uploadPart, type PartsContext } from "./parts";
@@ -21,7 +21,7 @@ import { PartUrlWindow } from "./window";
 
 /** The one transition table: a state change not listed here is a bug and throws. */
 export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
-  queued: ["initiating", "uploading", "paused", "cancelled", "failed"],
+  queued: ["initiating", "hashing", "uploading", "paused", "cancelled", "failed"],
   initiating: ["hashing", "uploading", "paused", "cancelled", "failed"],
   hashing: ["uploading", "paused", "cancelled", "failed"],
   uploading: ["completing", "paused", "cancelled", "failed"],
@@ -204,24 +204,27 @@ export class Task implements UploadTask {
       }
     }
     if (!this.plan) {
-      const contentType = options.contentType ?? (source.type && /^[\w.+-]+\/[\w.+-]+/.test(source.type) ? source.type : undefined);
-      const h = options.headers ?? {};
-      const plan = await this.retrying(Priority.newUpload, () =>
-        deps.api.createUpload(
-          {
-            ...(options.key !== undefined ? { key: options.key } : { filename: target }),
-            size: source.size, contentType, metadata: options.metadata, storageClass: options.storageClass as never,
-            cacheControl: h["cache-control"], contentDisposition: h["content-disposition"], contentEncoding: h["content-encoding"],
-            partSize: deps.partSize, trafficLimit: options.trafficLimit,
-          },
-          signal,
-        ), signal);
+      const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target), signal), signal);
       this.plan = plan;
       if (plan.kind === "multipart") await this.checkpoint();
       else this.writer = undefined;
     }
     this.key = this.plan.key;
     if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
+  }
+
+  /** The POST /v1/uploads body for this task. */
+  private createBody(target: string): CreateUploadBody {
+    const { options } = this;
+    const source = this.source!;
+    const contentType = options.contentType ?? (source.type && /^[\w.+-]+\/[\w.+-]+/.test(source.type) ? source.type : undefined);
+    const h = options.headers ?? {};
+    return {
+      ...(options.key !== undefined ? { key: options.key } : { filename: target }),
+      size: source.size, contentType, metadata: options.metadata, storageClass: options.storageClass as CreateUploadBody["storageClass"],
+      cacheControl: h["cache-control"], contentDisposition: h["content-disposition"], contentEncoding: h["content-encoding"],
+      partSize: this.deps.partSize, trafficLimit: options.trafficLimit,
+    };
   }
 
   /** Resumes from a checkpoint: keeps the parts COS holds with the planned size and the same ETag. */
@@ -261,9 +264,17 @@ export class Task implements UploadTask {
     const ctx = this.context();
     const size = this.source!.size;
     const { bytes, crc64 } = await readRange(ctx, 0, size);
-    const response = await withRetry(() => put(ctx, 0, plan.url, plan.headers, bytes, signal, { part: false }), {
-      options: this.deps.retry, signal, onThrottle: () => this.deps.queue.throttle(),
-    });
+    // A URL that expired (a long pause, a skewed clock): plan again for a fresh one.
+    let expired = false;
+    const response = await withRetry(async () => {
+      if (expired) {
+        const { filename: _filename, ...body } = this.createBody(plan.key);
+        const fresh = await this.deps.api.createUpload({ ...body, key: plan.key }, signal);
+        if (fresh.kind === "single") this.plan = plan = fresh;
+        expired = false;
+      }
+      return put(ctx, 0, plan.url, plan.headers, bytes, signal, { part: false });
+    }, { options: this.deps.retry, signal, onThrottle: () => this.deps.queue.throttle(), onResign: () => (expired = true) });
     if (response === "stale") throw abortError();
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);

@@ -45,9 +45,11 @@ describe("signed part URLs", () => {
 
   it("re-signs a URL about to expire before sending it (no 403 reaches COS)", async () => {
     const cos = new FakeCos();
-    cos.urlLifetime = 400;
-    cos.putDelay = 70;
-    cos.latency = 50;
+    // Parts go one after another every ~500 ms; the 6th would reach COS ~100 ms after its URL
+    // expired unless the window signs it again first (it keeps a quarter of the lifetime spare).
+    cos.urlLifetime = 2200;
+    cos.putDelay = 200;
+    cos.latency = 300;
     const body = bytes(6 * 1024, 7);
     const result = await setup(cos, { chunkParallelLimit: 1 }).upload({ key: "users/test/short.bin", body }).done;
     expect(result.size).toBe(body.length);
@@ -81,5 +83,25 @@ describe("signed part URLs", () => {
     const signs = cos.find("POST", /\/parts$/);
     expect(signs).toHaveLength(3);
     expect(signs.map((r) => r.json.parts[0].md5).sort()).toEqual(["md5-of-1024", "md5-of-1024", "md5-of-452"]);
+  });
+});
+
+describe("the single PUT's URL", () => {
+  it("expired (403 Request has expired) is planned again for the same key, then sent", async () => {
+    const cos = new FakeCos();
+    let once = true;
+    cos.intercept = (req) => {
+      if (req.to === "cos" && once) {
+        once = false;
+        return { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" };
+      }
+      return undefined;
+    };
+    const result = await setup(cos).upload({ filename: "note.txt", body: "hello" }).done;
+    const plans = cos.find("POST", "/v1/uploads");
+    expect(plans).toHaveLength(2);
+    expect(plans[1].json).toMatchObject({ key: result.key, size: 5 });
+    expect(plans[1].json.filename).toBeUndefined();
+    expect(cos.objects.get(result.key)).toEqual(new TextEncoder().encode("hello"));
   });
 });
