@@ -254,6 +254,35 @@ describe("the upload queue", () => {
     expect((await h.listUploads()).map((u) => u.key)).not.toContain(PREFIX + "cancel.bin");
   });
 
+  it("a failed task shows as error; restartTask runs it again and calls the callback again with the data", async () => {
+    const h = harness();
+    h.resetCounters();
+    const cos = new CosDirect({ endpoint: h.endpoint, getToken: h.getToken("alice"), KeyPrefix: PREFIX, ChunkRetryTimes: 0 });
+    const body = bytes(3 * MiB, 71);
+    h.fault({ kind: "500", operation: "UploadPart", query: "partNumber=2" });
+    let taskId = "";
+    const outcomes: [CompatError | null, UploadData | undefined][] = [];
+    let failed!: () => void;
+    const failure = new Promise<void>((resolve) => (failed = resolve));
+    let succeeded!: () => void;
+    const success = new Promise<void>((resolve) => (succeeded = resolve));
+    const returned = cos.sliceUploadFile({ Bucket, Region, Key: "retry.bin", Body: body, onTaskReady: (id) => (taskId = id) }, (err, data) => {
+      outcomes.push([err, data]);
+      (err ? failed : succeeded)();
+    });
+    await failure;
+    expect(outcomes[0][0]).toMatchObject({ statusCode: 500, error: { Code: "InternalError" } });
+    expect(cos.getTaskList().find((t) => t.id === taskId)).toMatchObject({ state: "error", error: outcomes[0][0] });
+    await expect(returned).rejects.toBe(outcomes[0][0]); // the promise keeps the first outcome
+
+    cos.restartTask(taskId);
+    await success;
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[1][1]).toMatchObject({ Key: "retry.bin", ETag: expect.stringMatching(/-3"$/) });
+    expect(cos.getTaskList().find((t) => t.id === taskId)).toMatchObject({ state: "success", error: null });
+    expect(sha256(await h.readBack(PREFIX + "retry.bin"))).toBe(sha256(body));
+  });
+
   it("on('list-update') reports the list with the task's state changes", async () => {
     const cos = newCos();
     const states: string[] = [];
