@@ -3,6 +3,9 @@
 // changing the constructor. Methods keep the SDK's names, parameters (`Key`, `Body`, `onProgress`...),
 // callbacks `(err, data)` and data shapes, and return a promise as the SDK does without a callback.
 //
+// Browsers and React Native: `import { CosDirect } from "./compat"`. Node: from "./compat-node", which
+// drives the Node entry's uploader, so `FilePath` (cos-nodejs-sdk-v5's parameter) is read from disk by range.
+//
 // What differs from cos-js-sdk-v5, and why:
 // - The constructor takes the functions' `endpoint` and a bearer token (`getToken`), never a
 //   SecretId/SecretKey or getAuthorization: the functions sign, and they decide the bucket. `Bucket`
@@ -32,7 +35,7 @@
 
 import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
-import type { Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
+import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
 import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
 
 /** The SDK's callback: `err` alone on failure, `(null, data)` on success. */
@@ -66,7 +69,7 @@ export interface CosDirectOptions extends UploaderOptions {
   SliceSize?: number;
   /** Retries per request (retry.attempts counts the first try too, so attempts = ChunkRetryTimes + 1). */
   ChunkRetryTimes?: number;
-  /** An uploader to drive instead of creating one: in Node, `createUploader` from the Node entry (for FilePath bodies). */
+  /** An uploader to drive instead of creating one. */
   uploader?: Uploader;
 }
 
@@ -76,7 +79,7 @@ export interface UploadParams {
   Region?: string;
   Key: string;
   Body?: Blob | ArrayBuffer | Uint8Array | string;
-  /** cos-nodejs-sdk-v5's name for a file path (Node entry only). */
+  /** cos-nodejs-sdk-v5's name for a file path, read by range (CosDirect from compat-node.ts). */
   FilePath?: string;
   ContentType?: string;
   StorageClass?: string;
@@ -212,13 +215,14 @@ export class CosDirect {
   private readonly listeners = new Set<(event: { list: TaskInfo[] }) => void>();
   private readonly multipart: CompatMultipart;
 
-  constructor(options: CosDirectOptions) {
+  /** `platform`: the entry's uploader and transport (compat-node.ts passes the Node entry's). */
+  constructor(options: CosDirectOptions, platform: { createUploader: (options: UploaderOptions) => Uploader; defaultStack: () => HttpStack } = { createUploader, defaultStack }) {
     const { KeyPrefix, FileParallelLimit, ChunkParallelLimit, ChunkSize, SliceSize, ChunkRetryTimes, uploader, ...rest } = options;
     if (!rest.endpoint) throw new TypeError("new CosDirect(options): options.endpoint (the functions' URL) is required");
     this.keyPrefix = KeyPrefix ?? "";
     this.uploader =
       uploader ??
-      createUploader({
+      platform.createUploader({
         ...rest,
         fileParallelLimit: rest.fileParallelLimit ?? FileParallelLimit,
         chunkParallelLimit: rest.chunkParallelLimit ?? ChunkParallelLimit,
@@ -226,7 +230,7 @@ export class CosDirect {
         sliceSize: rest.sliceSize ?? SliceSize,
         retry: rest.retry ?? (ChunkRetryTimes === undefined ? undefined : { attempts: ChunkRetryTimes + 1 }),
       });
-    this.multipart = new CompatMultipart({ ...rest, httpStack: rest.httpStack ?? defaultStack() }, this.keyPrefix);
+    this.multipart = new CompatMultipart({ ...rest, httpStack: rest.httpStack ?? platform.defaultStack() }, this.keyPrefix);
     const emit = () => this.emitListUpdate();
     // The uploader's list-update covers new tasks and state changes; progress comes on its own.
     for (const event of ["list-update", "progress"] as const) this.uploader.on(event, emit);

@@ -4,11 +4,15 @@
 // multipart operations, and the queue (getTaskList, pauseTask, restartTask, cancelTask, list-update).
 // Each example is the seed's code with `new CosDirect(...)` for `new COS(...)`; Bucket and Region stay.
 
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { CosDirect, type CompatError, type ProgressData, type TaskInfo, type UploadData } from "../../client/compat";
+import { CosDirect as NodeCosDirect } from "../../client/compat-node";
 import { bytes } from "../shared/bytes";
-import { MiB, sha256, useClientHarness } from "./client-harness";
+import { MiB, sha256, useClientHarness, writeRandomFile } from "./client-harness";
 
 const harness = useClientHarness();
 const PREFIX = "users/alice/compat/";
@@ -169,6 +173,23 @@ describe("advanced uploads", () => {
       const data = await cos.uploadFile({ Bucket, Region, Key, Body: body, SliceSize: 1024 * 1024 * 5, onFileFinish: (err, d, options) => finished.push([err, d, options.Key]) });
       expect(finished).toEqual([[null, data, Key]]);
       expect(sha256(await harness().readBack(PREFIX + Key))).toBe(sha256(body));
+    }
+  });
+
+  it("Node (compat-node): uploadFile with cos-nodejs-sdk-v5's FilePath reads the file from disk", async () => {
+    const h = harness();
+    const dir = await mkdtemp(join(tmpdir(), "client-compat-"));
+    try {
+      const path = join(dir, "disk.bin");
+      const digest = await writeRandomFile(path, 2 * MiB + 99);
+      const cos = new NodeCosDirect({ endpoint: h.endpoint, getToken: h.getToken("alice"), KeyPrefix: PREFIX });
+      const progress: ProgressData[] = [];
+      const data = await cos.uploadFile({ Bucket, Region, Key: "disk.bin", FilePath: path, onProgress: (p) => progress.push(p) });
+      expect(data).toMatchObject({ Key: "disk.bin", ETag: expect.stringMatching(/-3"$/) });
+      expectProgress(progress, 2 * MiB + 99);
+      expect(sha256(await h.readBack(PREFIX + "disk.bin"))).toBe(digest);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
