@@ -12,10 +12,11 @@
 //   and `Region` are accepted everywhere and ignored (echoed back in task lists and results).
 // - `KeyPrefix` (constructor) is put before every `Key` and taken off every key handed back, so seed
 //   code with bare keys (`'1.jpg'`) lands inside the caller's grant (e.g. `users/alice/`).
-// - Single PUT versus multipart is decided by the uploader's `sliceSize` and the functions'
-//   SINGLE_PUT_THRESHOLD, not per call: `SliceSize` (uploadFile/uploadFiles) and the part size of
-//   sliceUploadFile cannot change it for one call; give `SliceSize`/`ChunkSize` to the constructor.
-//   putObject of a body above that threshold is therefore uploaded in parts (same object).
+// - Single PUT versus multipart is decided by the functions' SINGLE_PUT_THRESHOLD for every call, and
+//   the part size by their plan (the constructor's `ChunkSize` is a preference they may raise): the
+//   per-call `SliceSize` (uploadFile/uploadFiles/sliceUploadFile) and `AsyncLimit` are accepted and
+//   ignored (the constructor's ChunkParallelLimit holds). putObject of a body above the threshold is
+//   therefore uploaded in parts, and sliceUploadFile of a small one in one PUT (the same object).
 // - Object options pass through only where the functions allow them: ContentType, StorageClass, ACL,
 //   CacheControl, ContentDisposition, ContentEncoding, `x-cos-meta-*` (top level or in Headers) and
 //   `x-cos-traffic-limit`. Expires, Grant*, ContentMD5, UploadAddMetaMd5 and other headers are ignored.
@@ -65,7 +66,7 @@ export interface CosDirectOptions extends UploaderOptions {
   ChunkParallelLimit?: number;
   /** Preferred part size (partSize). */
   ChunkSize?: number;
-  /** Bodies up to this size go in one PUT (sliceSize). */
+  /** The uploader's sliceSize (the functions' SINGLE_PUT_THRESHOLD decides in the end). */
   SliceSize?: number;
   /** Retries per request (retry.attempts counts the first try too, so attempts = ChunkRetryTimes + 1). */
   ChunkRetryTimes?: number;
@@ -88,7 +89,9 @@ export interface UploadParams {
   ContentDisposition?: string;
   ContentEncoding?: string;
   Headers?: Record<string, string | number>;
+  /** Accepted and ignored (see the header). */
   SliceSize?: number;
+  /** Accepted and ignored (see the header). */
   AsyncLimit?: number;
   onTaskReady?: (taskId: string) => void;
   onProgress?: (progressData: ProgressData) => void;
@@ -109,7 +112,7 @@ export interface UploadData {
 
 export interface UploadFilesParams {
   files: UploadParams[];
-  /** Accepted; the threshold is the constructor's SliceSize (see the header). */
+  /** Accepted and ignored: the functions' threshold decides (see the header). */
   SliceSize?: number;
   AsyncLimit?: number;
   /** Every file's progress summed up. */
@@ -240,7 +243,7 @@ export class CosDirect {
   // Simple and advanced uploads (the task queue)
   // -------------------------------------------------------------------------------------------
 
-  /** PUT Object: uploads `Body` at `Key` (in parts when it is above the uploader's sliceSize). */
+  /** PUT Object: uploads `Body` at `Key` (in parts when it is above the functions' single-PUT threshold). */
   putObject(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
     return this.addTask(params, callback);
   }
@@ -250,7 +253,7 @@ export class CosDirect {
     return this.addTask(params, callback);
   }
 
-  /** Upload File: one PUT or multipart (the threshold is the constructor's SliceSize, see above), then onFileFinish. */
+  /** Upload File: one PUT or multipart (the functions' threshold decides, see above), then onFileFinish. */
   uploadFile(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
     return this.addTask(params, callback, (err, data) => params.onFileFinish?.(err, data, params));
   }
