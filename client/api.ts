@@ -33,8 +33,10 @@ export interface UploadRef {
 }
 
 export class Api {
-  /** Server clock minus device clock, in ms, from the last `Date` header seen. */
+  /** Server clock minus device clock, in ms: the latest it can be given the `Date` headers seen. */
   skew = 0;
+  private skewLow = -Infinity;
+  private skewHigh = Infinity;
   private readonly base: string;
   private readonly fetch: typeof fetch;
 
@@ -87,6 +89,25 @@ export class Api {
     return this.call("POST", "/v1/objects/confirm", { body: { key }, signal });
   }
 
+  /**
+   * `Date` is whole seconds, written between our send and our receipt, so the server's clock was
+   * in [date - receivedAt, date + 1000 - sentAt] ahead of ours. The bounds tighten with every call;
+   * `skew` takes the upper one, so a URL is judged to expire early rather than late. Bounds that
+   * stop overlapping mean a clock was changed: start again from this answer.
+   */
+  observeDate(date: number, sentAt: number, receivedAt: number): void {
+    const low = date - receivedAt;
+    const high = date + 1000 - sentAt;
+    if (low > this.skewHigh || high < this.skewLow) {
+      this.skewLow = low;
+      this.skewHigh = high;
+    } else {
+      this.skewLow = Math.max(this.skewLow, low);
+      this.skewHigh = Math.min(this.skewHigh, high);
+    }
+    this.skew = this.skewHigh;
+  }
+
   private async call<T>(method: string, path: string, options: { body?: unknown; token?: string; signal?: AbortSignal }): Promise<T> {
     const url = this.base + path;
     const headers: Record<string, string> = { accept: "application/json", ...this.options.headers };
@@ -95,6 +116,7 @@ export class Api {
     if (options.token) headers["upload-token"] = options.token;
     if (options.body !== undefined) headers["content-type"] = "application/json";
     let response: Response;
+    const sentAt = Date.now();
     try {
       response = await this.fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: options.signal });
     } catch (error) {
@@ -102,8 +124,7 @@ export class Api {
       throw new NetworkError(method, url, error);
     }
     const date = Date.parse(response.headers.get("date") ?? "");
-    // Date has 1 s resolution: the skew is good to a second, plenty against minutes of URL lifetime.
-    if (!Number.isNaN(date)) this.skew = date - Date.now();
+    if (!Number.isNaN(date)) this.observeDate(date, sentAt, Date.now());
     const text = await response.text();
     if (!response.ok) {
       let error: { code?: string; message?: string; requestId?: string; details?: Record<string, unknown> } = {};

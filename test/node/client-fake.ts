@@ -218,9 +218,12 @@ export class FakeCos {
   }
 
   private async cos(req: FakeRequest): Promise<FakeReply> {
-    if (this.latency) await new Promise((r) => setTimeout(r, this.latency));
+    // The request reaches COS `latency` ms after it was sent: its signature time is judged then
+    // (computed, not waited for, so a busy event loop does not move the verdict).
     const exp = req.query.get("exp");
-    if (exp && Number(exp) < this.now()) {
+    const arrival = this.now() + this.latency;
+    if (this.latency) await new Promise((r) => setTimeout(r, this.latency));
+    if (exp && Number(exp) < arrival) {
       this.expiredRefused++;
       return { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message><RequestId>req-expired</RequestId></Error>" };
     }

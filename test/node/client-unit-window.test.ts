@@ -3,6 +3,9 @@
 // answered by signing again, not by failing or waiting out a backoff.
 
 import { describe, expect, it } from "vitest";
+import { Api } from "../../client/api";
+import { Queue } from "../../client/queue";
+import { PartUrlWindow } from "../../client/window";
 import { createUploader } from "../../client/node";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
@@ -103,5 +106,45 @@ describe("the single PUT's URL", () => {
     expect(plans[1].json).toMatchObject({ key: result.key, size: 5 });
     expect(plans[1].json.filename).toBeUndefined();
     expect(cos.objects.get(result.key)).toEqual(new TextEncoder().encode("hello"));
+  });
+});
+
+describe("server clock from Date", () => {
+  it("keeps the tightest bounds the whole-second Date headers allow and judges by the later one", () => {
+    const api = new Api({ endpoint: "https://api.test" });
+    // Server 5.3 s ahead: Date (whole seconds) read between send and receipt.
+    api.observeDate(Date.UTC(2026, 0, 1, 0, 0, 5), Date.UTC(2026, 0, 1) - 300, Date.UTC(2026, 0, 1) - 200);
+    expect(api.skew).toBe(6300);
+    // Read when the server's clock was just short of a whole second: the upper bound tightens.
+    api.observeDate(Date.UTC(2026, 0, 1, 0, 0, 5), Date.UTC(2026, 0, 1) + 640, Date.UTC(2026, 0, 1) + 660);
+    expect(api.skew).toBe(5360);
+    // The device clock jumped an hour: start again from the new answer.
+    api.observeDate(Date.UTC(2026, 0, 1, 0, 0, 7), Date.UTC(2026, 0, 1) + 3_600_000, Date.UTC(2026, 0, 1) + 3_600_100);
+    expect(api.skew).toBe(7000 + 1000 - 3_600_000);
+  });
+});
+
+describe("PartUrlWindow", () => {
+  it("hands out a signed URL while a quarter of its lifetime is left, and signs again after that", async () => {
+    let now = 1_000_000;
+    const calls: number[][] = [];
+    const api = {
+      serverNow: () => now,
+      signParts: async (_ref: unknown, parts: { partNumber: number }[]) => {
+        calls.push(parts.map((p) => p.partNumber));
+        return parts.map(({ partNumber }) => ({ partNumber, size: 1, url: `u${partNumber}@${now}`, headers: {}, expiresAt: new Date(now + 1000).toISOString() }));
+      },
+    } as unknown as Api;
+    const todo = [2, 3, 4];
+    const window = new PartUrlWindow({ api, ref: { uploadId: "u", token: "t" }, queue: new Queue({ fileParallelLimit: 1, chunkParallelLimit: 1 }), upcoming: () => todo, batch: 2, lowWater: 0, retry: (fn) => fn() });
+    const first = await window.get(1);
+    expect(first.url).toBe("u1@1000000");
+    expect(calls).toEqual([[1, 2]]);
+    now += 700; // 300 ms left of 1000: still fresh (margin 250)
+    expect((await window.get(2)).url).toBe("u2@1000000");
+    now += 100; // 200 ms left: signed again before use
+    expect((await window.get(2)).url).toBe("u2@1000800");
+    expect(calls).toEqual([[1, 2], [2, 3]]);
+    expect(window.isFresh(first)).toBe(false);
   });
 });
