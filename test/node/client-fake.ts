@@ -258,7 +258,17 @@ export class FakeCos {
         upload.parts.set(Number(partNumber), { bytes, etag, crc });
         return { status: 200, headers: { etag, "x-cos-hash-crc64ecma": this.wrongCrc === Number(partNumber) ? "999" : crc, "x-cos-request-id": `req-part-${partNumber}` } };
       }
-      this.objects.set(req.path.slice(1), bytes);
+      const key = req.path.slice(1);
+      if (req.query.has("append")) {
+        const before = this.objects.get(key) ?? new Uint8Array(0);
+        if (Number(req.query.get("position")) !== before.length) return { status: 409, body: "<Error><Code>PositionNotEqualToLength</Code></Error>" };
+        const after = new Uint8Array(before.length + bytes.length);
+        after.set(before);
+        after.set(bytes, before.length);
+        this.objects.set(key, after);
+        return { status: 200, headers: { etag, "x-cos-hash-crc64ecma": crcOf(after), "x-cos-next-append-position": String(after.length) } };
+      }
+      this.objects.set(key, bytes);
       return { status: 200, headers: { etag, "x-cos-hash-crc64ecma": crc } };
     } finally {
       this.inFlight--;
