@@ -15,6 +15,7 @@ import type {
   UnfinishedUploads,
 } from "../functions/routes/schemas";
 import { ApiError, NetworkError, retryAfterMs } from "./errors";
+import { stallGuard } from "./retry";
 import type { UploaderOptions } from "./types";
 
 export type CreateUploadBody = z.input<typeof CreateUploadRequest>;
@@ -40,7 +41,7 @@ export class Api {
   private readonly base: string;
   private readonly fetch: typeof fetch;
 
-  constructor(private readonly options: Pick<UploaderOptions, "endpoint" | "getToken" | "headers" | "fetch">) {
+  constructor(private readonly options: Pick<UploaderOptions, "endpoint" | "getToken" | "headers" | "fetch" | "stallTimeout">) {
     this.base = options.endpoint.replace(/\/+$/, "");
     const f = options.fetch ?? globalThis.fetch;
     // Unbound window.fetch throws "Illegal invocation" in browsers.
@@ -116,16 +117,21 @@ export class Api {
     if (options.token) headers["upload-token"] = options.token;
     if (options.body !== undefined) headers["content-type"] = "application/json";
     let response: Response;
+    let text: string;
     const sentAt = Date.now();
+    const timeout = this.options.stallTimeout ?? 60_000;
+    const guard = stallGuard(timeout, options.signal);
     try {
-      response = await this.fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: options.signal });
+      response = await this.fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: guard.signal });
+      text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw new NetworkError(method, url, error);
+      throw new NetworkError(method, url, guard.stalled ? new Error(`no answer in ${timeout} ms`) : error);
+    } finally {
+      guard.done();
     }
     const date = Date.parse(response.headers.get("date") ?? "");
     if (!Number.isNaN(date)) this.observeDate(date, sentAt, Date.now());
-    const text = await response.text();
     if (!response.ok) {
       let error: { code?: string; message?: string; requestId?: string; details?: Record<string, unknown> } = {};
       try {

@@ -8,7 +8,7 @@ import { Crc64, crc64Combine } from "./crc64";
 import { CorsError, HttpError, IntegrityError, NetworkError, abortError, isAbortError } from "./errors";
 import type { ProgressMeter } from "./progress";
 import { Priority, type Queue } from "./queue";
-import { withRetry } from "./retry";
+import { stallGuard, withRetry } from "./retry";
 import { readBytes } from "./sources";
 import type { FileSource, HttpResponse, HttpStack, RetryOptions } from "./types";
 import type { PartUrlWindow } from "./window";
@@ -23,6 +23,8 @@ export interface PartsContext {
   meter: ProgressMeter;
   retry: Required<RetryOptions>;
   crc: boolean;
+  /** ms without progress before a PUT is aborted and retried. */
+  stallTimeout: number;
   md5?: (bytes: Uint8Array) => Promise<string>;
   onProgress: () => void;
 }
@@ -41,14 +43,16 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
     async () => {
       if (options.stillFresh && !options.stillFresh()) return "stale" as const;
       let response: HttpResponse;
+      const guard = stallGuard(ctx.stallTimeout, signal);
       try {
         response = await ctx.stack.send({
           method: "PUT",
           url,
           headers,
           body: bytes,
-          signal,
+          signal: guard.signal,
           onUploadProgress: (sent) => {
+            guard.kick();
             options.onSent?.(sent);
             ctx.meter.sending(id, Math.min(sent, bytes.length));
             ctx.onProgress();
@@ -56,8 +60,11 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
         });
       } catch (error) {
         ctx.meter.drop(id);
+        if (guard.stalled && !signal.aborted) throw new NetworkError("PUT", url, new Error(`no progress for ${ctx.stallTimeout} ms`));
         if (signal.aborted || isAbortError(error)) throw abortError();
         throw new NetworkError("PUT", url, error);
+      } finally {
+        guard.done();
       }
       if (response.status < 200 || response.status >= 300) {
         ctx.meter.drop(id);

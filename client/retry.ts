@@ -35,6 +35,38 @@ export function retryDelay(attempt: number, options: Required<RetryOptions>, ret
   return retryAfter === undefined ? jitter : Math.max(retryAfter, jitter);
 }
 
+/**
+ * An AbortSignal that fires when `signal` does or when `kick()` is not called for `ms`; `stalled`
+ * tells which. `done()` clears the timer.
+ */
+export function stallGuard(ms: number, signal?: AbortSignal) {
+  const controller = new AbortController();
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) controller.abort();
+  const kick = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      controller.abort();
+    }, ms);
+  };
+  kick();
+  return {
+    signal: controller.signal,
+    kick,
+    get stalled() {
+      return stalled;
+    },
+    done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 /** Resolves after `ms`, or rejects with an AbortError when `signal` aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -87,6 +87,11 @@ export interface UploaderOptions {
   /** Preferred part size (the functions may raise it). Default: the functions' plan. */
   partSize?: number;
   retry?: RetryOptions;
+  /**
+   * A request that makes no progress (no body bytes sent, no response) for this many ms is aborted
+   * and retried as a network error, so a stalled connection never hangs an upload. Default 60000.
+   */
+  stallTimeout?: number;
   /** Where resume checkpoints live. Default: memory (Node entry: memory; browser entry: localStorage when present). */
   store?: Store;
   /** CRC64 per part and for the object, checked against COS (default true). */

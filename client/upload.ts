@@ -42,6 +42,7 @@ export interface TaskDeps {
   endpoint: string;
   retry: Required<RetryOptions>;
   crc: boolean;
+  stallTimeout: number;
   md5?: (bytes: Uint8Array) => Promise<string>;
   partSize?: number;
   chunkParallelLimit: number;
@@ -176,7 +177,7 @@ export class Task implements UploadTask {
   private context(): PartsContext {
     return {
       api: this.deps.api, queue: this.deps.queue, stack: this.deps.stack, source: this.source!, key: this.key!, fileId: this.id,
-      meter: this.meter!, retry: this.deps.retry, crc: this.deps.crc, md5: this.deps.md5,
+      meter: this.meter!, retry: this.deps.retry, crc: this.deps.crc, stallTimeout: this.deps.stallTimeout, md5: this.deps.md5,
       onProgress: () => this.reportProgress(),
     };
   }

@@ -22,7 +22,8 @@ export interface PlatformDefaults {
 export const DEFAULT_SLICE_SIZE = 8 * 1024 * 1024;
 
 export function createUploaderFor(platform: PlatformDefaults, options: UploaderOptions): Uploader {
-  const api = new Api(options);
+  const stallTimeout = options.stallTimeout ?? 60_000;
+  const api = new Api({ ...options, stallTimeout });
   const stack = options.httpStack ?? platform.stack();
   const store = options.store ?? platform.store();
   const chunkParallelLimit = Math.max(1, options.chunkParallelLimit ?? platform.chunkParallelLimit);
@@ -41,7 +42,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
   const uploader: Uploader = {
     upload(uploadOptions: UploadOptions): UploadTask {
-      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, md5, partSize: options.partSize, chunkParallelLimit, openPath: platform.openPath, emit });
+      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, chunkParallelLimit, openPath: platform.openPath, emit });
       all.push(task);
       emit("list-update", task);
       task.start();

@@ -69,7 +69,7 @@ export class FakeCos {
   inFlight = 0;
   peakInFlight = 0;
   /** Answer (or break) a request before the fake does; return undefined to pass. */
-  intercept?: (req: FakeRequest) => FakeReply | Error | undefined;
+  intercept?: (req: FakeRequest) => FakeReply | Error | "hang" | undefined;
   private manualMode = false;
   private held: HeldRequest[] = [];
   private waiters: ((r: HeldRequest) => void)[] = [];
@@ -143,6 +143,12 @@ export class FakeCos {
       if (reply !== "pass") return reply;
     }
     const intercepted = this.intercept?.(req);
+    if (intercepted === "hang") {
+      // A stalled connection: nothing until the client gives up on it.
+      return new Promise<never>((_, reject) =>
+        req.signal?.addEventListener("abort", () => reject(Object.assign(new Error("aborted"), { name: "AbortError" }))),
+      );
+    }
     if (intercepted instanceof Error) throw intercepted;
     if (intercepted) return intercepted;
     if (req.to === "api") return this.api(req);

@@ -138,3 +138,34 @@ describe("retries inside an upload", () => {
     expect(cos.find("POST", "/v1/objects/confirm")).toHaveLength(1);
   });
 });
+
+describe("stalled requests", () => {
+  it("a part PUT and an API call that never answer are aborted after stallTimeout and retried", async () => {
+    const cos = new FakeCos();
+    const hung = new Set<string>();
+    cos.intercept = (req) => {
+      const id = req.to === "cos" ? `part ${req.query.get("partNumber")}` : `${req.method} ${req.path}`;
+      if ((id === "part 2" || id === "POST /v1/uploads") && !hung.has(id)) {
+        hung.add(id);
+        return "hang";
+      }
+      return undefined;
+    };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, stallTimeout: 50, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    const started = Date.now();
+    const result = await uploader.upload({ key: "users/test/stall.bin", body: bytes(3000, 22) }).done;
+    expect(result.size).toBe(3000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(cos.find("POST", /^\/v1\/uploads$/)).toHaveLength(2);
+    expect(cos.partPuts().filter((n) => n === 2)).toHaveLength(2);
+  });
+
+  it("gives up with a NetworkError that says it stalled", async () => {
+    const cos = new FakeCos();
+    cos.intercept = (req) => (req.to === "cos" ? "hang" : undefined);
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, stallTimeout: 20, retry: { attempts: 2, baseDelay: 1, maxDelay: 1 } });
+    const error = (await uploader.upload({ key: "users/test/s", body: "abc" }).done.catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("NetworkError");
+    expect(error.message).toContain("no progress for 20 ms");
+  });
+});
