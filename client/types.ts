@@ -82,7 +82,11 @@ export interface UploaderOptions {
   fileParallelLimit?: number;
   /** Parts in flight per file. Default 3 (browser) / 4 (Node). */
   chunkParallelLimit?: number;
-  /** Bodies up to this size go in one presigned PUT; larger ones in parts. Default 8 MiB. */
+  /**
+   * Bodies up to this size go in one presigned PUT; larger ones in parts. Default 8 MiB. The
+   * functions' SINGLE_PUT_THRESHOLD decides in the end (POST /v1/uploads answers "single" or
+   * "multipart" and the client follows), so today this is advisory, kept for the seed's API.
+   */
   sliceSize?: number;
   /** Preferred part size (the functions may raise it). Default: the functions' plan. */
   partSize?: number;

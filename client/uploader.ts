@@ -18,9 +18,6 @@ export interface PlatformDefaults {
   openPath?: PathOpener;
 }
 
-/** The default bodies-in-one-PUT threshold (the functions' threshold decides in the end). */
-export const DEFAULT_SLICE_SIZE = 8 * 1024 * 1024;
-
 export function createUploaderFor(platform: PlatformDefaults, options: UploaderOptions): Uploader {
   const stallTimeout = options.stallTimeout ?? 60_000;
   const api = new Api({ ...options, stallTimeout });
