@@ -101,7 +101,12 @@ export class Task implements UploadTask {
     if (this.state !== "paused" && this.state !== "failed") return;
     if (this.state === "failed") this.newDone();
     this.to("queued");
-    this.running = this.run();
+    // The paused run must have stopped before a new one starts, or both could send the same part.
+    const previous = this.running;
+    this.running = (async () => {
+      await previous?.catch(() => undefined);
+      if (this.state === "queued") await this.run();
+    })();
   }
 
   async cancel(): Promise<void> {
@@ -159,6 +164,8 @@ export class Task implements UploadTask {
       if (!this.plan) {
         this.to("initiating");
         await this.initiate(signal);
+      } else if (this.plan.kind === "multipart") {
+        await this.syncParts(this.plan, signal);
       }
       const plan = this.plan!;
       if (plan.kind === "single") await this.uploadSingle(plan, signal);
@@ -251,6 +258,22 @@ export class Task implements UploadTask {
       this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
     }
     this.plan = { kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" };
+  }
+
+  /**
+   * After a pause or a failure: a part whose request was cut off may still have reached COS whole
+   * (its content-length is signed, so only whole parts land). Such parts are taken as done rather
+   * than sent again; their CRC64 is computed locally (hashing) and checked in the object's CRC.
+   */
+  private async syncParts(plan: Extract<UploadPlan, { kind: "multipart" }>, signal: AbortSignal): Promise<void> {
+    const ref = { uploadId: plan.uploadId, token: plan.token };
+    const listed = await this.retrying(Priority.signing, () => this.deps.api.listParts(ref, signal), signal);
+    for (const p of listed) {
+      const planned = Math.min(plan.partSize, this.source!.size - (p.partNumber - 1) * plan.partSize);
+      const known = this.parts.get(p.partNumber);
+      if (p.partNumber > plan.partCount || p.size !== planned) continue;
+      if (!known || stripQuotes(known.etag) !== stripQuotes(p.etag)) this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size });
+    }
   }
 
   private checkpoint(): Promise<void> {

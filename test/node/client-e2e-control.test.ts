@@ -76,14 +76,12 @@ describe("pause, resume, cancel", () => {
     expect(states.lastIndexOf("uploading")).toBeGreaterThan(states.indexOf("paused"));
     progress.assertComplete();
     expect(sha256(await h.readBack(result.key))).toBe(sha256(body));
-    // Finished parts were kept: the parts accepted before the pause were not sent again; only
-    // the (at most 2) parts in flight at the pause may have been sent twice.
+    // Finished parts were kept, and so were parts in flight at the pause that reached COS whole
+    // anyway (resume lists the parts COS holds): no part was accepted twice.
     const perUpload = Object.values(h.counters().parts);
     expect(perUpload).toHaveLength(1);
     expect(Object.keys(perUpload[0])).toHaveLength(7);
-    const again = Object.values(perUpload[0]).reduce((n, times) => n + times - 1, 0);
-    expect(again).toBeLessThanOrEqual(2);
-    expect(h.counters().operations.UploadPart).toBeLessThanOrEqual(7 + 2);
+    expect(Object.values(perUpload[0]).every((times) => times === 1)).toBe(true);
   });
 
   it("cancel aborts the multipart upload on COS and settles done with a CancelledError", async () => {
