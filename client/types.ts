@@ -84,8 +84,7 @@ export interface UploaderOptions {
   chunkParallelLimit?: number;
   /**
    * Bodies up to this size go in one presigned PUT; larger ones in parts. Default 8 MiB. The
-   * functions' SINGLE_PUT_THRESHOLD decides in the end (POST /v1/uploads answers "single" or
-   * "multipart" and the client follows), so today this is advisory, kept for the seed's API.
+   * functions' SINGLE_PUT_THRESHOLD caps it: a body above that goes in parts whatever this says.
    */
   sliceSize?: number;
   /** Preferred part size (the functions may raise it). Default: the functions' plan. */

@@ -45,6 +45,7 @@ export interface TaskDeps {
   stallTimeout: number;
   md5?: (bytes: Uint8Array) => Promise<string>;
   partSize?: number;
+  sliceSize: number;
   chunkParallelLimit: number;
   openPath?: PathOpener;
   emit(event: "progress" | "state", task: Task): void;
@@ -231,7 +232,7 @@ export class Task implements UploadTask {
       ...(options.key !== undefined ? { key: options.key } : { filename: target }),
       size: source.size, contentType, metadata: options.metadata, storageClass: options.storageClass as CreateUploadBody["storageClass"],
       cacheControl: h["cache-control"], contentDisposition: h["content-disposition"], contentEncoding: h["content-encoding"],
-      partSize: this.deps.partSize, trafficLimit: options.trafficLimit,
+      partSize: this.deps.partSize, maxSinglePutSize: this.deps.sliceSize, trafficLimit: options.trafficLimit,
     };
   }
 

@@ -39,7 +39,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
   const uploader: Uploader = {
     upload(uploadOptions: UploadOptions): UploadTask {
-      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, chunkParallelLimit, openPath: platform.openPath, emit });
+      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, emit });
       all.push(task);
       emit("list-update", task);
       task.start();

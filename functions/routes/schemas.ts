@@ -34,6 +34,7 @@ export const CreateUploadRequest = ObjectOptions.extend({
   md5: Md5Base64.optional().describe("Content-MD5 of the whole body (single PUT only)"),
   partSize: z.number().int().min(COS_MIN_PART).max(COS_MAX_PART).optional().describe("Preferred part size for multipart"),
   trafficLimit: TrafficLimit.describe("Bandwidth cap for the single PUT (multipart: give it when signing parts)"),
+  maxSinglePutSize: z.number().int().min(0).optional().describe("Use one PUT only up to this size (the client's sliceSize); SINGLE_PUT_THRESHOLD caps it"),
 });
 
 export const SingleUpload = z.object({

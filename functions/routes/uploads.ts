@@ -64,7 +64,7 @@ uploads.openapi(
     const headers = objectHeaders(body);
     checkContentType(grant, headers["content-type"], "body.contentType");
 
-    if (body.size <= config.singlePutThreshold) {
+    if (body.size <= Math.min(config.singlePutThreshold, body.maxSinglePutSize ?? Infinity)) {
       const signed = { ...headers, "content-length": String(body.size), ...(body.md5 ? { "content-md5": body.md5 } : {}) };
       const query = trafficQuery(body.trafficLimit);
       const { url, expiresAt } = await presignUrl({ credentials: config.cos.credentials, target: config.cos.target, method: "PUT", key, query, headers: signed, now: now(), expires: grant.presignExpiresSeconds });

@@ -209,3 +209,14 @@ describe("traffic limit", () => {
     expectError(await api("POST", `/v1/uploads/${plan.uploadId}/parts`, { as, token: plan.token, body: { parts: [{ partNumber: 1 }], trafficLimit: 838_860_801 } }), 400, "InvalidInput", "body.trafficLimit");
   });
 });
+
+describe("maxSinglePutSize", () => {
+  it("lowers the single-PUT threshold for this upload, never raises it", async () => {
+    const lowered = await create({ key: `${prefix}sliced.bin`, size: 600 * 1024, contentType: "application/octet-stream", maxSinglePutSize: 512 * 1024 });
+    expect(lowered.body.kind).toBe("multipart");
+    const kept = await create({ key: `${prefix}whole.bin`, size: 600 * 1024, contentType: "application/octet-stream", maxSinglePutSize: 1024 * 1024 });
+    expect(kept.body.kind).toBe("single");
+    const notRaised = await create({ key: `${prefix}big.bin`, size: 2 * MiB, contentType: "application/octet-stream", maxSinglePutSize: 100 * MiB });
+    expect(notRaised.body.kind).toBe("multipart");
+  });
+});
