@@ -10,7 +10,7 @@
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { authorization, keyTime } from "../functions/cos/sign";
 import { parseXml, text } from "../functions/cos/xml";
+import { rssBytes } from "./report";
 
 const { values } = parseArgs({
   options: {
@@ -60,11 +61,6 @@ async function startServer(dataDir: string): Promise<Server> {
     child.once("exit", (code) => reject(new Error(`cos-local exited with ${code} before listening:\n${output}`)));
   });
   return { pid: child.pid!, host: url.hostname, port: Number(url.port), stop: () => child.kill("SIGTERM") };
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 /** Deterministic part bytes, produced 64 KiB at a time; the MD5 is computed as they stream. */

@@ -10,7 +10,7 @@
 // Exits 1 when a target is missed (the figures are written either way).
 //
 //   npm run bench
-//   npm run bench -- --runs 50 --iterations 20000 --no-write
+//   npx tsx bench/presign.ts --runs 50 --iterations 20000 --no-write
 
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";

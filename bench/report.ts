@@ -4,6 +4,7 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 
 /** Nearest-rank percentile (p in 0..100) of unsorted samples. */
@@ -25,6 +26,12 @@ export function machine(): string {
     // no coreutils nproc: the runtime's count stands
   }
   return `nproc ${nproc}, CPU ${model}, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+
+/** A process's resident set size in bytes, from /proc/<pid>/status (VmRSS); Linux only. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 /** Replaces the section `id` of `file` (or appends it, creating the file with `title` if needed). */
