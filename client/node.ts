@@ -1,8 +1,9 @@
-// Node entry (`cos-direct` "node" export): fetch with streamed bodies (progress counted as the socket
-// takes the bytes), checkpoints in memory unless a store is given (fileStore(path) survives restarts),
-// and `{ path }` bodies read by range from disk.
+// Node entry (`cos-direct` "node" export): node:http(s) with bodies written in chunks (progress
+// counted as the socket takes the bytes; client/node/http-stack.ts), checkpoints in memory unless a
+// store is given (fileStore(path) survives restarts), and `{ path }` bodies read by range from disk
+// into a small pool of reused part buffers (client/node/file-source.ts).
 
-import { fetchStack } from "./platform/fetch";
+import { nodeHttpStack } from "./node/http-stack";
 import { memoryStore } from "./platform/stores";
 import { openFileSource } from "./node/file-source";
 import { createUploaderFor } from "./uploader";
@@ -11,9 +12,10 @@ import type { HttpStack, Uploader, UploaderOptions } from "./types";
 export * from "./shared-exports";
 export { fileStore } from "./node/file-store";
 export { openFileSource } from "./node/file-source";
+export { nodeHttpStack } from "./node/http-stack";
 
 export function defaultStack(): HttpStack {
-  return fetchStack({ stream: true });
+  return nodeHttpStack();
 }
 
 export function createUploader(options: UploaderOptions): Uploader {

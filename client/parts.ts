@@ -117,7 +117,11 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
         ctx.queue.succeeded();
         window.invalidate(n);
         ctx.meter.accept(n, bytes.length);
-        return { partNumber: n, etag, size: bytes.length, ...(crc64 ?? cosCrc ? { crc64: crc64 ?? cosCrc! } : {}) };
+        const size = bytes.length;
+        // COS holds the part: its buffer may serve a later part. (A failed part's buffer is left to
+        // the GC, as the HTTP stack may not be done with it.)
+        ctx.source.release?.(bytes);
+        return { partNumber: n, etag, size, ...(crc64 ?? cosCrc ? { crc64: crc64 ?? cosCrc! } : {}) };
       }
     },
     {

@@ -11,7 +11,10 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  /** undefined for no body. A Uint8Array or a Blob (browser) is sent as is. */
+  /**
+   * undefined for no body. A Uint8Array or a Blob (browser) is sent as is. A stack must not keep a
+   * Uint8Array body after `send` settles: the engine may reuse the buffer for a later part.
+   */
   body?: Uint8Array | Blob | string;
   signal?: AbortSignal;
   /** Called with the bytes of the body sent so far (monotonic, ≤ body size). */
@@ -25,7 +28,7 @@ export interface HttpResponse {
   text: string;
 }
 
-/** Sends requests. Browser/React Native: XHR (upload progress). Node: fetch. Tests: a fake. */
+/** Sends requests. Browser/React Native: XHR (upload progress). Node: node:http(s). Tests: a fake. */
 export interface HttpStack {
   send(request: HttpRequest): Promise<HttpResponse>;
 }
@@ -41,6 +44,11 @@ export interface FileSource {
   readonly type?: string;
   /** Bytes [start, end). */
   slice(start: number, end: number): Promise<Uint8Array | Blob>;
+  /**
+   * The engine is done with bytes `slice` returned (their part has its ETag, or their CRC is
+   * computed), so a source may reuse the buffer for a later slice (Node's file source pools them).
+   */
+  release?(bytes: Uint8Array): void;
   /** Releases handles (Node file descriptors). */
   close?(): Promise<void>;
 }
@@ -76,7 +84,7 @@ export interface UploaderOptions {
   headers?: Record<string, string>;
   /** fetch for API calls. Default: the global fetch. */
   fetch?: typeof fetch;
-  /** Transport for COS requests. Default: the platform's (XHR in browsers, fetch in Node). */
+  /** Transport for COS requests. Default: the platform's (XHR in browsers, node:http(s) in Node). */
   httpStack?: HttpStack;
   /** Files uploading at once. Default 3. */
   fileParallelLimit?: number;

@@ -324,7 +324,9 @@ export class Task implements UploadTask {
       const total = unknownCrc.reduce((s, p) => s + p.size, 0);
       for (const part of unknownCrc) {
         const { start, end } = this.partRange(plan, part.partNumber);
-        part.crc64 = (await readRange(ctx, start, end)).crc64;
+        const read = await readRange(ctx, start, end);
+        part.crc64 = read.crc64;
+        this.source!.release?.(read.bytes);
         hashed += part.size;
         this.options.onHashProgress?.({ loaded: hashed, total, percent: (hashed / total) * 100 });
         if (signal.aborted) throw abortError();

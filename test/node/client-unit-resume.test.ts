@@ -157,7 +157,7 @@ describe("Node stores and sources", () => {
     expect(await readdir(join(dir, "sub"))).toEqual(["checkpoints.json"]);
   });
 
-  it("openFileSource reads exactly the asked range, and { path } bodies upload", async () => {
+  it("openFileSource reads exactly the asked range, reuses released buffers, and { path } bodies upload", async () => {
     dir = await mkdtemp(join(tmpdir(), "cos-direct-src-"));
     const path = join(dir, "f.bin");
     const body = bytes(5000, 65);
@@ -165,6 +165,13 @@ describe("Node stores and sources", () => {
     const source = await openFileSource(path);
     expect(source).toMatchObject({ size: 5000, name: "f.bin" });
     expect(await source.slice(1000, 2500)).toEqual(body.subarray(1000, 2500));
+    // A released buffer is reused for the next slice of its length, and holds the new range.
+    const first = (await source.slice(0, 1500)) as Uint8Array;
+    source.release!(first);
+    const second = await source.slice(3000, 4500);
+    expect(second).toBe(first);
+    expect(second).toEqual(body.subarray(3000, 4500));
+    expect(await source.slice(3000, 4500)).not.toBe(second);
     await source.close!();
 
     const cos = new FakeCos();

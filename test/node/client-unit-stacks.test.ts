@@ -1,11 +1,13 @@
-// Platform seams: the fetch stack streams a byte body (progress counted as it is pulled, exact
+// Platform seams: the Node stack (node:http) writes a byte body in chunks (progress from the bytes the
+// socket took, exact content-length, abort, headers, text), the fetch stack streams a byte body (progress counted as it is pulled, exact
 // content-length, abort), the XHR stack reports upload progress and returns null for CORS-hidden
 // headers (with a stand-in XMLHttpRequest), Web Storage as a Store, and sources from every body kind.
 
 import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fetchStack, memoryStore, webStorageStore, xhrStack } from "../../client/node";
+import { fetchStack, memoryStore, nodeHttpStack, webStorageStore, xhrStack } from "../../client/node";
 import { toFileSource } from "../../client/sources";
+import type { HttpResponse, HttpStack } from "../../client/types";
 import { bytes } from "../shared/bytes";
 
 let server: Server | undefined;
@@ -20,35 +22,79 @@ function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
   return new Promise((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as { port: number }).port}`)));
 }
 
+/** PUTs 1 MiB + 7 bytes through `stack` to a local server; checks the request and the progress reports. */
+async function putStreamed(stack: HttpStack, minReports: number): Promise<HttpResponse> {
+  let received = 0;
+  let headers: Record<string, unknown> = {};
+  const url = await listen((req, res) => {
+    headers = req.headers;
+    req.on("data", (c: Buffer) => (received += c.length));
+    req.on("end", () => res.writeHead(200, { etag: '"e1"', "x-cos-hash-crc64ecma": "42" }).end("ok ✓"));
+  });
+  const body = bytes(1024 * 1024 + 7, 70);
+  const sent: number[] = [];
+  const response = await stack.send({ method: "PUT", url: `${url}/k?x=1`, headers: { "content-type": "application/octet-stream" }, body, onUploadProgress: (n) => sent.push(n) });
+  expect(response.status).toBe(200);
+  expect(response.header("ETag")).toBe('"e1"');
+  expect(response.header("x-missing")).toBeNull();
+  expect(headers["content-length"]).toBe(String(body.length));
+  expect(headers["content-type"]).toBe("application/octet-stream");
+  expect(headers["transfer-encoding"]).toBeUndefined();
+  expect(received).toBe(body.length);
+  expect(sent.length).toBeGreaterThan(minReports);
+  expect(sent.at(-1)).toBe(body.length);
+  for (let i = 1; i < sent.length; i++) expect(sent[i]).toBeGreaterThan(sent[i - 1]);
+  return response;
+}
+
+/** A PUT to a server that never answers, aborted 20 ms in, rejects with an AbortError. */
+async function abortsMidway(stack: HttpStack): Promise<void> {
+  const url = await listen(() => undefined); // never answers
+  const controller = new AbortController();
+  const pending = stack.send({ method: "PUT", url, headers: {}, body: bytes(1000, 71), signal: controller.signal });
+  setTimeout(() => controller.abort(), 20);
+  await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+  await expect(stack.send({ method: "PUT", url, headers: {}, signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
+}
+
 describe("fetchStack (Node)", () => {
   it("streams the body with its exact content-length and reports progress as the bytes are pulled", async () => {
-    let received = 0;
-    let headers: Record<string, unknown> = {};
-    const url = await listen((req, res) => {
-      headers = req.headers;
-      req.on("data", (c: Buffer) => (received += c.length));
-      req.on("end", () => res.writeHead(200, { etag: '"e1"', "x-cos-hash-crc64ecma": "42" }).end());
-    });
-    const body = bytes(1024 * 1024 + 7, 70);
-    const sent: number[] = [];
-    const response = await fetchStack({ stream: true }).send({ method: "PUT", url: `${url}/k?x=1`, headers: { "content-type": "application/octet-stream" }, body, onUploadProgress: (n) => sent.push(n) });
-    expect(response.status).toBe(200);
-    expect(response.header("ETag")).toBe('"e1"');
-    expect(response.header("x-missing")).toBeNull();
-    expect(headers["content-length"]).toBe(String(body.length));
-    expect(headers["transfer-encoding"]).toBeUndefined();
-    expect(received).toBe(body.length);
-    expect(sent.length).toBeGreaterThan(10);
-    expect(sent.at(-1)).toBe(body.length);
-    for (let i = 1; i < sent.length; i++) expect(sent[i]).toBeGreaterThan(sent[i - 1]);
+    await putStreamed(fetchStack({ stream: true }), 10);
   });
 
   it("aborts with an AbortError", async () => {
-    const url = await listen(() => undefined); // never answers
-    const controller = new AbortController();
-    const pending = fetchStack().send({ method: "PUT", url, headers: {}, body: bytes(1000, 71), signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
-    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+    await abortsMidway(fetchStack());
+  });
+});
+
+describe("nodeHttpStack", () => {
+  it("writes the body with its exact content-length, reports progress as the socket takes it, reads headers and text", async () => {
+    const response = await putStreamed(nodeHttpStack(), 3);
+    expect(response.header("x-cos-hash-crc64ecma")).toBe("42");
+    expect(response.text).toBe("ok ✓");
+  });
+
+  it("sends string bodies and no body", async () => {
+    const got: string[] = [];
+    const url = await listen((req, res) => {
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString()));
+      req.on("end", () => {
+        got.push(`${req.method} ${req.headers["content-length"] ?? "-"} ${text}`);
+        res.writeHead(204).end();
+      });
+    });
+    expect((await nodeHttpStack().send({ method: "POST", url, headers: {}, body: "héllo" })).status).toBe(204);
+    expect((await nodeHttpStack().send({ method: "DELETE", url, headers: {} })).status).toBe(204);
+    expect(got).toEqual(["POST 6 héllo", "DELETE - "]);
+  });
+
+  it("aborts with an AbortError, before and during the request", async () => {
+    await abortsMidway(nodeHttpStack());
+  });
+
+  it("a refused connection rejects with the socket's error", async () => {
+    await expect(nodeHttpStack().send({ method: "GET", url: "http://127.0.0.1:9/", headers: {} })).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 });
 

@@ -1,0 +1,95 @@
+// HttpStack over node:http / node:https (the Node entry's default). The body is written to the
+// socket in 256 KiB chunks, each write waiting for 'drain' when the socket's buffer is full, so upload
+// progress is the bytes the socket has taken; content-length is always set (COS signs it), so
+// nothing is chunked. Cheaper than fetch's ReadableStream body (undici pulls 64 KiB at a time
+// through web streams), which cost ~15% of an upload's throughput.
+
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { abortError } from "../errors";
+import type { HttpRequest, HttpResponse, HttpStack } from "../types";
+
+const CHUNK = 256 * 1024;
+
+export function nodeHttpStack(): HttpStack {
+  return {
+    async send(request: HttpRequest): Promise<HttpResponse> {
+      const body = await toBytes(request.body);
+      return new Promise<HttpResponse>((resolve, reject) => {
+        const { signal, onUploadProgress } = request;
+        if (signal?.aborted) return reject(abortError());
+        const url = new URL(request.url);
+        const headers: Record<string, string> = { ...request.headers };
+        if (body || request.method === "PUT" || request.method === "POST") headers["content-length"] = String(body?.length ?? 0);
+        const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+        let settled = false;
+        let reported = 0;
+        const report = (sent: number) => {
+          if (settled || sent <= reported) return;
+          reported = sent;
+          onUploadProgress?.(sent);
+        };
+        let req: ClientRequest | undefined;
+        let offset = 0;
+        const fail = (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener("abort", onAbort);
+          req?.destroy();
+          reject(signal?.aborted ? abortError() : error);
+        };
+        const onAbort = () => fail(abortError());
+        signal?.addEventListener("abort", onAbort, { once: true });
+        req = send(url, { method: request.method, headers }, (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", fail);
+          res.on("end", () => {
+            if (settled) return;
+            if (body) report(body.length);
+            settled = true;
+            signal?.removeEventListener("abort", onAbort);
+            // COS answered before taking the whole body (an error status): drop the connection.
+            if (body && offset < body.length) req?.destroy();
+            const text = Buffer.concat(chunks).toString("utf8");
+            resolve({ status: res.statusCode ?? 0, header: (name) => headerOf(res, name), text });
+          });
+        });
+        req.on("error", fail);
+        if (!body || body.length === 0) {
+          req.end();
+          return;
+        }
+        // Write the body chunk by chunk; each write's callback marks its bytes taken by the socket.
+        const writeMore = () => {
+          while (!settled && offset < body.length) {
+            const end = Math.min(offset + CHUNK, body.length);
+            const chunk = body.subarray(offset, end);
+            offset = end;
+            const sent = offset;
+            const more = req!.write(chunk, () => report(sent));
+            if (!more) {
+              req!.once("drain", writeMore);
+              return;
+            }
+          }
+          if (!settled) req!.end();
+        };
+        writeMore();
+      });
+    },
+  };
+}
+
+async function toBytes(body: HttpRequest["body"]): Promise<Uint8Array | undefined> {
+  if (body === undefined) return undefined;
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body instanceof Uint8Array) return body;
+  return new Uint8Array(await body.arrayBuffer());
+}
+
+function headerOf(res: IncomingMessage, name: string): string | null {
+  const value = res.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(", ") : value;
+}
