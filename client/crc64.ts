@@ -123,28 +123,47 @@ function gf2MatrixSquare(mat: bigint[]): bigint[] {
   return mat.map((row) => gf2MatrixTimes(mat, row));
 }
 
-/**
- * The CRC of A+B given crc(A), crc(B) and B's length in bytes, so COS part CRCs combine into the
- * whole object's CRC (cos-protocol.md §4: "the part CRCs combined in order").
- */
-export function crc64Combine(crc1: bigint, crc2: bigint, len2: number | bigint): bigint {
-  let len = BigInt(len2);
-  if (len === 0n) return crc1;
+/** A · B (B applied first) for GF(2) operators held as the images of each bit. */
+function gf2MatrixCompose(a: bigint[], b: bigint[]): bigint[] {
+  return b.map((column) => gf2MatrixTimes(a, column));
+}
+
+/** Operators that append `len` zero bytes, by length: parts mostly share one size. */
+const zeroOperators = new Map<bigint, bigint[]>();
+
+/** The operator appending `len` zero bytes to a CRC register (zlib's squaring, accumulated once). */
+function zerosOperator(len: bigint): bigint[] {
+  const cached = zeroOperators.get(len);
+  if (cached) return cached;
+  const key = len;
   // odd: the operator for one zero bit; even: two zero bits.
   let odd: bigint[] = [POLY];
   for (let i = 1, row = 1n; i < 64; i++, row <<= 1n) odd.push(row);
   let even = gf2MatrixSquare(odd); // 2 zero bits
   odd = gf2MatrixSquare(even); // 4 zero bits
-  let c1 = crc1 & MASK64;
-  // Apply len*8 zero bits to crc1, squaring the operator as we go (first square gives 1 byte).
+  let op: bigint[] | undefined;
+  // len*8 zero bits, squaring the operator as we go (the first square gives 1 byte).
   do {
     even = gf2MatrixSquare(odd);
-    if (len & 1n) c1 = gf2MatrixTimes(even, c1);
+    if (len & 1n) op = op ? gf2MatrixCompose(even, op) : even;
     len >>= 1n;
     if (len === 0n) break;
     odd = gf2MatrixSquare(even);
-    if (len & 1n) c1 = gf2MatrixTimes(odd, c1);
+    if (len & 1n) op = op ? gf2MatrixCompose(odd, op) : odd;
     len >>= 1n;
   } while (len !== 0n);
-  return (c1 ^ crc2) & MASK64;
+  if (zeroOperators.size >= 16) zeroOperators.clear();
+  zeroOperators.set(key, op!);
+  return op!;
+}
+
+/**
+ * The CRC of A+B given crc(A), crc(B) and B's length in bytes, so COS part CRCs combine into the
+ * whole object's CRC (cos-protocol.md §4: "the part CRCs combined in order"). The zero-bytes
+ * operator is kept per length, so combining many equal parts costs one matrix product each.
+ */
+export function crc64Combine(crc1: bigint, crc2: bigint, len2: number | bigint): bigint {
+  const len = BigInt(len2);
+  if (len === 0n) return crc1;
+  return (gf2MatrixTimes(zerosOperator(len), crc1 & MASK64) ^ crc2) & MASK64;
 }

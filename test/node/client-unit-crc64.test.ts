@@ -1,9 +1,11 @@
 // The client's CRC-64 (client/crc64.ts reads 32-bit words once aligned): equal to a bit-by-bit
 // reference for every start offset and length around the word and 8-byte boundaries, and when the
-// same bytes arrive in uneven updates.
+// same bytes arrive in uneven updates; crc64Combine (zero-bytes operators cached per length) gives
+// the whole's CRC from equal and unequal parts, as the functions' implementation does.
 
 import { describe, expect, it } from "vitest";
-import { Crc64, crc64 } from "../../client/crc64";
+import { Crc64, crc64, crc64Combine } from "../../client/crc64";
+import { crc64Combine as functionsCombine } from "../../functions/cos/crc64";
 import { bytes } from "../shared/bytes";
 
 function reference(data: Uint8Array): bigint {
@@ -40,5 +42,19 @@ describe("Crc64", () => {
       }
       expect(c.digest()).toBe(whole);
     }
+  });
+
+  it("combines part CRCs into the whole's, equal-sized parts and a short last one alike", () => {
+    for (const size of [1, 7, 64, 1000]) {
+      let combined = 0n;
+      for (let at = 0; at < data.length; at += size) {
+        const part = data.subarray(at, at + size);
+        combined = crc64Combine(combined, crc64(part), part.length);
+        expect(combined).toBe(functionsCombine(crc64(data.subarray(0, at)), crc64(part), part.length));
+      }
+      expect(combined, `parts of ${size}`).toBe(crc64(data));
+    }
+    expect(crc64Combine(crc64("abc"), crc64(""), 0)).toBe(crc64("abc"));
+    expect(crc64Combine(5n, 7n, 8 * 1024 * 1024)).toBe(functionsCombine(5n, 7n, 8 * 1024 * 1024));
   });
 });
