@@ -33,6 +33,9 @@ export interface UploadRef {
   token: string;
 }
 
+/** The path of one multipart upload's resource, or of `sub` under it. */
+const uploadPath = (ref: UploadRef, sub = "") => `/v1/uploads/${encodeURIComponent(ref.uploadId)}${sub}`;
+
 export class Api {
   /** Server clock minus device clock, in ms: the latest it can be given the `Date` headers seen. */
   skew = 0;
@@ -59,19 +62,19 @@ export class Api {
 
   signParts(ref: UploadRef, parts: { partNumber: number; md5?: string }[], options: { trafficLimit?: number; signal?: AbortSignal } = {}): Promise<SignedPart[]> {
     const body = { parts, ...(options.trafficLimit !== undefined ? { trafficLimit: options.trafficLimit } : {}) };
-    return this.call<{ parts: SignedPart[] }>("POST", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/parts`, { body, token: ref.token, signal: options.signal }).then((r) => r.parts);
+    return this.call<{ parts: SignedPart[] }>("POST", uploadPath(ref, "/parts"), { body, token: ref.token, signal: options.signal }).then((r) => r.parts);
   }
 
   listParts(ref: UploadRef, signal?: AbortSignal): Promise<ListedPart[]> {
-    return this.call<{ parts: ListedPart[] }>("GET", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/parts`, { token: ref.token, signal }).then((r) => r.parts);
+    return this.call<{ parts: ListedPart[] }>("GET", uploadPath(ref, "/parts"), { token: ref.token, signal }).then((r) => r.parts);
   }
 
   complete(ref: UploadRef, parts: { partNumber: number; etag: string }[], signal?: AbortSignal): Promise<ObjectInfo> {
-    return this.call("POST", `/v1/uploads/${encodeURIComponent(ref.uploadId)}/complete`, { body: { parts }, token: ref.token, signal });
+    return this.call("POST", uploadPath(ref, "/complete"), { body: { parts }, token: ref.token, signal });
   }
 
   abort(ref: UploadRef, signal?: AbortSignal): Promise<void> {
-    return this.call("DELETE", `/v1/uploads/${encodeURIComponent(ref.uploadId)}`, { token: ref.token, signal });
+    return this.call("DELETE", uploadPath(ref), { token: ref.token, signal });
   }
 
   listUploads(signal?: AbortSignal): Promise<UnfinishedList> {

@@ -101,14 +101,11 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
           window.invalidate(n);
           continue;
         }
-        // A 2xx without a readable ETag is the bucket's CORS rule hiding it; retrying cannot help.
         const etag = response.header("etag");
-        if (!etag) {
-          ctx.meter.drop(n);
-          throw new CorsError("PUT", signed.url);
-        }
         const cosCrc = response.header("x-cos-hash-crc64ecma");
         try {
+          // A 2xx without a readable ETag is the bucket's CORS rule hiding it; retrying cannot help.
+          if (!etag) throw new CorsError("PUT", signed.url);
           checkCrc(ctx.key, n, crc64, cosCrc);
         } catch (error) {
           ctx.meter.drop(n);

@@ -8,20 +8,20 @@ import type { RetryOptions } from "./types";
 
 export type RetryDecision = false | "retry" | "resign";
 
+/** A non-2xx answer, from COS or from the functions. */
+const isStatusError = (error: unknown) => isHttpError(error) || isApiError(error);
+
 /** Whether a failed request is worth another try, and how. */
 export function shouldRetry(error: unknown): RetryDecision {
   if (isNetworkError(error)) return "retry";
-  if (isHttpError(error)) {
-    if (error.status === 403 && /request has expired/i.test(error.cosMessage ?? "")) return "resign";
-    return error.status >= 500 || error.status === 429 || error.status === 408 ? "retry" : false;
-  }
-  if (isApiError(error)) return error.status >= 500 || error.status === 429 || error.status === 408 ? "retry" : false;
-  return false;
+  if (!isStatusError(error)) return false;
+  if (isHttpError(error) && error.status === 403 && /request has expired/i.test(error.cosMessage ?? "")) return "resign";
+  return error.status >= 500 || error.status === 429 || error.status === 408 ? "retry" : false;
 }
 
 /** 429 and 503 (SlowDown) mean "too many requests at once": the queue lowers its concurrency. */
 export function isThrottle(error: unknown): boolean {
-  return (isHttpError(error) || isApiError(error)) && (error.status === 429 || error.status === 503);
+  return isStatusError(error) && (error.status === 429 || error.status === 503);
 }
 
 export const RETRY_DEFAULTS: Required<RetryOptions> = { attempts: 5, baseDelay: 500, maxDelay: 20_000 };
@@ -120,7 +120,7 @@ export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext):
         context.onResign?.(error);
         continue;
       }
-      const retryAfter = isHttpError(error) || isApiError(error) ? error.retryAfter : undefined;
+      const retryAfter = isStatusError(error) ? error.retryAfter : undefined;
       const delay = retryDelay(attempt - 1, context.options, retryAfter, context.random);
       context.onRetry?.(error, attempt, delay);
       await sleep(delay, context.signal);

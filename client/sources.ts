@@ -26,35 +26,15 @@ export function isBlob(body: unknown): body is Blob {
   return typeof Blob !== "undefined" && body instanceof Blob;
 }
 
-class BytesSource implements FileSource {
-  constructor(
-    private readonly bytes: Uint8Array,
-    readonly type?: string,
-  ) {}
-  get size() {
-    return this.bytes.length;
-  }
-  async slice(start: number, end: number) {
-    return this.bytes.subarray(start, end);
-  }
+/** In-memory bytes: slices are views, nothing is copied. */
+function bytesSource(bytes: Uint8Array, type?: string): FileSource {
+  return { size: bytes.length, type, slice: async (start, end) => bytes.subarray(start, end) };
 }
 
-class BlobSource implements FileSource {
-  readonly name?: string;
-  readonly lastModified?: number;
-  readonly type?: string;
-  constructor(private readonly blob: Blob) {
-    const file = blob as Partial<File>;
-    this.name = file.name;
-    this.lastModified = file.lastModified;
-    this.type = blob.type || undefined;
-  }
-  get size() {
-    return this.blob.size;
-  }
-  async slice(start: number, end: number) {
-    return this.blob.slice(start, end);
-  }
+/** A Blob or File: slices are Blobs, read one at a time. */
+function blobSource(blob: Blob): FileSource {
+  const file = blob as Partial<File>;
+  return { size: blob.size, name: file.name, lastModified: file.lastModified, type: blob.type || undefined, slice: async (start, end) => blob.slice(start, end) };
 }
 
 /** Opens a `{ path }` body (Node entry only). */
@@ -62,10 +42,10 @@ export type PathOpener = (path: string) => Promise<FileSource>;
 
 /** The body as a FileSource; `{ path }` needs the Node entry's opener. */
 export async function toFileSource(body: UploadBody, openPath?: PathOpener): Promise<FileSource> {
-  if (typeof body === "string") return new BytesSource(new TextEncoder().encode(body), "text/plain");
-  if (body instanceof Uint8Array) return new BytesSource(body);
-  if (body instanceof ArrayBuffer) return new BytesSource(new Uint8Array(body));
-  if (isBlob(body)) return new BlobSource(body);
+  if (typeof body === "string") return bytesSource(new TextEncoder().encode(body), "text/plain");
+  if (body instanceof Uint8Array) return bytesSource(body);
+  if (body instanceof ArrayBuffer) return bytesSource(new Uint8Array(body));
+  if (isBlob(body)) return blobSource(body);
   if (isFileSource(body)) return body;
   if (typeof body === "object" && body !== null && typeof (body as { path?: unknown }).path === "string") {
     if (!openPath) throw new TypeError("a { path } body needs the Node entry (cos-direct/node)");

@@ -8,12 +8,12 @@
 // `uploading` sends the single PUT or the parts; `completing` confirms or completes and checks the
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
-import type { Api, CreateUploadBody, MultipartPlan, UploadPlan } from "./api";
+import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
 import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, abortError, isApiError } from "./errors";
 import { checkCrc, combinedCrc, put, readRange, uploadPart, type PartsContext } from "./parts";
 import { ProgressMeter, progressOf } from "./progress";
-import { Priority, type Queue } from "./queue";
+import { Priority, type PriorityValue, type Queue } from "./queue";
 import { withRetry } from "./retry";
 import { toFileSource, type PathOpener } from "./sources";
 import type { FileSource, HttpStack, Progress, RetryOptions, Store, TaskState, UploadOptions, UploadResult, UploadTask } from "./types";
@@ -31,8 +31,6 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   done: [],
   cancelled: [],
 };
-
-const ACTIVE: readonly TaskState[] = ["queued", "initiating", "hashing", "uploading"];
 
 export interface TaskDeps {
   api: Api;
@@ -53,6 +51,11 @@ export interface TaskDeps {
 
 let nextId = 0;
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
+const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
+const refOf = (plan: { uploadId: string; token: string }) => ({ uploadId: plan.uploadId, token: plan.token });
+/** Bytes of part `n` in an upload of `size` bytes cut into `partSize` parts. */
+const plannedSize = (partSize: number, size: number, n: number) => Math.min(partSize, size - (n - 1) * partSize);
+const resultOf = (info: ObjectInfo): UploadResult => ({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
 
 export class Task implements UploadTask {
   readonly id = `task-${Date.now().toString(36)}-${(nextId++).toString(36)}`;
@@ -93,13 +96,14 @@ export class Task implements UploadTask {
   }
 
   pause(): void {
-    if (!ACTIVE.includes(this.state)) return;
+    if (!this.can("paused")) return;
     this.to("paused");
     this.controller?.abort();
   }
 
   resume(): void {
-    if (this.state !== "paused" && this.state !== "failed") return;
+    // Paused or failed.
+    if (!this.can("queued")) return;
     if (this.state === "failed") this.newDone();
     this.to("queued");
     // The paused run must have stopped before a new one starts, or both could send the same part.
@@ -116,15 +120,12 @@ export class Task implements UploadTask {
       await this.done.catch(() => undefined);
       return;
     }
-    if (this.state === "done" || this.state === "failed" || this.state === "cancelled") return;
+    if (!this.can("cancelled")) return;
     this.to("cancelled");
     this.controller?.abort();
     await this.running?.catch(() => undefined);
     const plan = this.plan;
-    if (plan?.kind === "multipart") {
-      const ref = { uploadId: plan.uploadId, token: plan.token };
-      await withRetry(() => this.deps.queue.run(Priority.completeAbort, () => this.deps.api.abort(ref)), { options: this.deps.retry }).catch(() => undefined);
-    }
+    if (plan?.kind === "multipart") await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(plan))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
     this.settle.reject(new CancelledError(this.key));
@@ -136,8 +137,13 @@ export class Task implements UploadTask {
     this.done.catch(() => undefined);
   }
 
+  /** Whether the transition table allows `next` from the current state. */
+  private can(next: TaskState): boolean {
+    return TRANSITIONS[this.state].includes(next);
+  }
+
   private to(next: TaskState): void {
-    if (!TRANSITIONS[this.state].includes(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
+    if (!this.can(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
     this.state = next;
     this.options.onStateChange?.(next, this);
     this.deps.emit("state", this);
@@ -183,16 +189,16 @@ export class Task implements UploadTask {
   }
 
   private context(): PartsContext {
-    return {
-      api: this.deps.api, queue: this.deps.queue, stack: this.deps.stack, source: this.source!, key: this.key!, fileId: this.id,
-      meter: this.meter!, retry: this.deps.retry, crc: this.deps.crc, stallTimeout: this.deps.stallTimeout, md5: this.deps.md5,
-      onProgress: () => this.reportProgress(),
-    };
+    return { ...this.deps, source: this.source!, key: this.key!, fileId: this.id, meter: this.meter!, onProgress: () => this.reportProgress() };
   }
 
-  private retrying<T>(priority: (typeof Priority)[keyof typeof Priority], fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const { queue } = this.deps;
-    return withRetry(() => queue.run(priority, fn, { signal }), { options: this.deps.retry, signal, onThrottle: () => queue.throttle() });
+  /** The task's retry policy; a 429/503 lowers the queue's concurrency. */
+  private retryContext(signal?: AbortSignal) {
+    return { options: this.deps.retry, signal, onThrottle: () => this.deps.queue.throttle() };
+  }
+
+  private retrying<T>(priority: PriorityValue, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(() => this.deps.queue.run(priority, fn, { signal }), this.retryContext(signal));
   }
 
   /** Plans the upload with the functions, or picks it up from this device's checkpoint. */
@@ -238,10 +244,9 @@ export class Task implements UploadTask {
 
   /** Resumes from a checkpoint: keeps the parts COS holds with the planned size and the same ETag. */
   private async resumeFrom(cp: Checkpoint, signal: AbortSignal): Promise<void> {
-    const ref = { uploadId: cp.uploadId, token: cp.token };
     let listed;
     try {
-      listed = await this.retrying(Priority.signing, () => this.deps.api.listParts(ref, signal), signal);
+      listed = await this.listParts(cp, signal);
     } catch (error) {
       // Gone (completed, aborted, swept) or the token expired: start over.
       if (isApiError(error) && (error.status === 404 || error.status === 403 || error.status === 401)) {
@@ -252,10 +257,9 @@ export class Task implements UploadTask {
     }
     const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
     for (const p of listed) {
-      const planned = Math.min(cp.partSize, cp.size - (p.partNumber - 1) * cp.partSize);
       const known = mine.get(p.partNumber);
-      if (p.partNumber > cp.partCount || p.size !== planned) continue;
-      if (known && stripQuotes(known.etag) !== stripQuotes(p.etag)) continue;
+      if (p.partNumber > cp.partCount || p.size !== plannedSize(cp.partSize, cp.size, p.partNumber)) continue;
+      if (known && !sameEtag(known.etag, p.etag)) continue;
       this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
     }
     this.plan = { kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" };
@@ -267,14 +271,15 @@ export class Task implements UploadTask {
    * than sent again; their CRC64 is computed locally (hashing) and checked in the object's CRC.
    */
   private async syncParts(plan: Extract<UploadPlan, { kind: "multipart" }>, signal: AbortSignal): Promise<void> {
-    const ref = { uploadId: plan.uploadId, token: plan.token };
-    const listed = await this.retrying(Priority.signing, () => this.deps.api.listParts(ref, signal), signal);
-    for (const p of listed) {
-      const planned = Math.min(plan.partSize, this.source!.size - (p.partNumber - 1) * plan.partSize);
+    for (const p of await this.listParts(plan, signal)) {
       const known = this.parts.get(p.partNumber);
-      if (p.partNumber > plan.partCount || p.size !== planned) continue;
-      if (!known || stripQuotes(known.etag) !== stripQuotes(p.etag)) this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size });
+      if (p.partNumber > plan.partCount || p.size !== plannedSize(plan.partSize, this.source!.size, p.partNumber)) continue;
+      if (!known || !sameEtag(known.etag, p.etag)) this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size });
     }
+  }
+
+  private listParts(ref: UploadRef, signal: AbortSignal) {
+    return this.retrying(Priority.signing, () => this.deps.api.listParts(refOf(ref), signal), signal);
   }
 
   private checkpoint(): Promise<void> {
@@ -299,19 +304,19 @@ export class Task implements UploadTask {
         expired = false;
       }
       return put(ctx, 0, plan.url, plan.headers, bytes, signal, { part: false });
-    }, { options: this.deps.retry, signal, onThrottle: () => this.deps.queue.throttle(), onResign: () => (expired = true) });
+    }, { ...this.retryContext(signal), onResign: () => (expired = true) });
     if (response === "stale") throw abortError();
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);
     this.to("completing");
     const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal), signal);
     checkCrc(this.key!, undefined, crc64, info.crc64);
-    this.finish({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
+    this.finish(resultOf(info));
   }
 
   private partRange(plan: MultipartPlan, n: number) {
     const start = (n - 1) * plan.partSize;
-    return { start, end: Math.min(this.meter!.total, start + plan.partSize) };
+    return { start, end: start + plannedSize(plan.partSize, this.meter!.total, n) };
   }
 
   private async uploadMultipart(plan: MultipartPlan, signal: AbortSignal): Promise<void> {
@@ -340,9 +345,9 @@ export class Task implements UploadTask {
     for (let n = 1; n <= plan.partCount; n++) if (!this.parts.has(n)) todo.push(n);
     const limit = this.deps.chunkParallelLimit;
     this.window ??= new PartUrlWindow({
-      api: this.deps.api, ref: { uploadId: plan.uploadId, token: plan.token }, queue: this.deps.queue,
+      api: this.deps.api, ref: refOf(plan), queue: this.deps.queue,
       upcoming: () => this.todo, batch: Math.max(8, limit * 4), lowWater: limit * 2, trafficLimit: this.options.trafficLimit,
-      retry: (fn, s) => withRetry(fn, { options: this.deps.retry, signal: s, onThrottle: () => this.deps.queue.throttle() }),
+      retry: (fn, s) => withRetry(fn, this.retryContext(s)),
     });
     const window = this.window;
     // One failure stops the other parts at once (their bytes are taken back by the meter).
@@ -372,11 +377,10 @@ export class Task implements UploadTask {
     if (firstError !== undefined) throw firstError;
     this.to("completing");
     const parts = [...this.parts.values()].sort((a, b) => a.partNumber - b.partNumber);
-    const ref = { uploadId: plan.uploadId, token: plan.token };
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(ref, parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal), signal);
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal), signal);
     if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
     await this.writer?.remove();
-    this.finish({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
+    this.finish(resultOf(info));
   }
 
   private finish(result: UploadResult): void {
