@@ -9,6 +9,7 @@ import {
   cosEncode,
   httpString,
   parseAuthorization,
+  safeDecode,
   signKey,
   signature,
   stringToSign,
@@ -126,13 +127,5 @@ function checkSecurityToken(credential: Credential, headers: IncomingHttpHeaders
   const candidates = [typeof header === "string" ? header : undefined, param?.value, param ? safeDecode(param.raw) : undefined];
   if (!candidates.some((c) => c !== undefined && timingSafeEqual(c, credential.securityToken!))) {
     throw new CosLocalError(403, "InvalidAccessKeyId", "These are temporary credentials: send their x-cos-security-token (header or query), unchanged.");
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }

@@ -173,7 +173,8 @@ export function authFromFields(get: (name: string) => string | null | undefined)
   };
 }
 
-function safeDecode(s: string): string {
+/** decodeURIComponent, or the text as it is when it is not valid percent-encoding. */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

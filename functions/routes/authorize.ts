@@ -6,6 +6,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type * as z from "zod";
 import { cosLocation } from "../cos/endpoint";
+import { lowerCaseKeys } from "../cos/presign";
 import { authorization, keyTime, type SignPairs } from "../cos/sign";
 import { ApiError, invalidInput } from "../errors";
 import { checkContentType, checkKeyInGrant, checkSize, type Grant } from "../policy/grant";
@@ -51,10 +52,6 @@ export function operationOf(method: string, key: string, query: Record<string, u
   }
 }
 
-function lower(pairs: Record<string, string | number> = {}): Record<string, string> {
-  return Object.fromEntries(Object.entries(pairs).map(([k, v]) => [k.toLowerCase(), String(v)]));
-}
-
 /** The size rules for operations that send a body: content-length must be there, and signed. */
 function checkBody(grant: Grant, operation: string, headers: Record<string, string>, query: Record<string, string>): void {
   if (["PutObject", "UploadPart", "AppendObject"].includes(operation)) {
@@ -92,8 +89,8 @@ authorize.openapi(
     if (!operation) throw new ApiError(403, "OperationNotAllowed", `body.method: ${method} ${key ? "on an object" : "on the bucket"} with query [${Object.keys(query).join(", ")}] is not an upload operation this service signs`);
     if (key) checkKeyInGrant(grant, key, "body.key");
     else if (!(query.prefix ?? "").startsWith(grant.keyPrefix)) throw new ApiError(403, "KeyOutsidePrefix", `body.query.prefix: must start with "${grant.keyPrefix}"`);
-    const allHeaders = lower(input.headers);
-    checkBody(grant, operation, allHeaders, lower(query));
+    const allHeaders = lowerCaseKeys(input.headers);
+    checkBody(grant, operation, allHeaders, lowerCaseKeys(query));
 
     const location = cosLocation(config.cos.target, key);
     const headers: SignPairs = { host: location.host };

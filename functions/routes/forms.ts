@@ -6,7 +6,7 @@ import { cosLocation } from "../cos/endpoint";
 import { postPolicy } from "../cos/presign";
 import { invalidInput } from "../errors";
 import { checkContentType, checkKeyInGrant } from "../policy/grant";
-import { errors, expiresFor, grantOf, json, jsonBody, newRouter } from "./router";
+import { errors, expiresFor, grantOf, isoTime, json, jsonBody, newRouter } from "./router";
 import { FormRequest, FormResponse } from "./schemas";
 
 export const forms = newRouter();
@@ -36,6 +36,6 @@ forms.openapi(
     });
     const formFields: Record<string, string> = { key: key ?? `${keyPrefix}\${filename}`, ...fields };
     if (body.contentType) formFields["Content-Type"] = body.contentType;
-    return c.json({ url: cosLocation(config.cos.target, "").url, fields: formFields, expiresAt: new Date(expiresAt).toISOString() }, 200);
+    return c.json({ url: cosLocation(config.cos.target, "").url, fields: formFields, expiresAt: isoTime(expiresAt) }, 200);
   },
 );

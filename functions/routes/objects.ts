@@ -8,11 +8,10 @@ import { presignUrl } from "../cos/presign";
 import { ApiError } from "../errors";
 import { checkContentType, checkKeyInGrant, checkSize } from "../policy/grant";
 import { trafficQuery } from "./headers";
-import { errors, expiresFor, grantOf, json, jsonBody, newRouter, type AppEnv } from "./router";
+import { errors, expiresFor, grantOf, isoTime, json, jsonBody, newRouter, type AppEnv } from "./router";
 import { AppendRequest, DownloadRequest, KeyRequest, ObjectResult, PresignedRequest } from "./schemas";
 
 export const objects = newRouter();
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * HEADs `key` on COS and, when the upload is verified, tells the app through onUploadCompleted.
@@ -73,7 +72,7 @@ objects.openapi(
       credentials: config.cos.credentials, target: config.cos.target, method: "POST", key,
       query: { append: "", position: body.position }, headers, now: now(), expires: expiresFor(grant, body.expires),
     });
-    return c.json({ key, url, method: "POST", headers: { "content-type": contentType }, expiresAt: iso(expiresAt) }, 200);
+    return c.json({ key, url, method: "POST", headers: { "content-type": contentType }, expiresAt: isoTime(expiresAt) }, 200);
   },
 );
 
@@ -97,6 +96,6 @@ objects.openapi(
     const { url, expiresAt } = await presignUrl({
       credentials: config.cos.credentials, target: config.cos.target, method: "GET", key, query, now: now(), expires: expiresFor(grant, body.expires),
     });
-    return c.json({ key, url, method: "GET", headers: {}, expiresAt: iso(expiresAt) }, 200);
+    return c.json({ key, url, method: "GET", headers: {}, expiresAt: isoTime(expiresAt) }, 200);
   },
 );

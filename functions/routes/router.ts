@@ -87,6 +87,9 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
 }
 
+/** Unix ms → the ISO 8601 text the API's `expiresAt` fields carry. */
+export const isoTime = (ms: number) => new Date(ms).toISOString();
+
 /** Seconds → the lifetime to sign with, capped by the grant. */
 export function expiresFor(grant: Grant, requested?: number): number {
   return Math.min(requested ?? grant.presignExpiresSeconds, grant.presignExpiresSeconds);

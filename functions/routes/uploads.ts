@@ -13,7 +13,7 @@ import { partLength, planParts } from "../policy/plan";
 import { signUploadToken, verifyUploadToken, type UploadTokenPayload } from "../policy/token";
 import { objectHeaders, trafficQuery } from "./headers";
 import { verifiedObject } from "./objects";
-import { errors, expiresFor, grantOf, json, jsonBody, newRouter, type AppEnv } from "./router";
+import { errors, expiresFor, grantOf, isoTime, json, jsonBody, newRouter, type AppEnv } from "./router";
 import {
   CompleteRequest,
   CreateUploadRequest,
@@ -28,7 +28,6 @@ import {
 } from "./schemas";
 
 export const uploads = newRouter();
-const iso = (ms: number) => new Date(ms).toISOString();
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 
 /** The upload token's payload, once it is genuine, for this upload, and this caller's (403 otherwise). */
@@ -69,14 +68,14 @@ uploads.openapi(
       const query = trafficQuery(body.trafficLimit);
       const { url, expiresAt } = await presignUrl({ credentials: config.cos.credentials, target: config.cos.target, method: "PUT", key, query, headers: signed, now: now(), expires: grant.presignExpiresSeconds });
       const { "content-length": _length, ...toSend } = signed;
-      return c.json({ kind: "single" as const, key, url, method: "PUT" as const, headers: toSend, expiresAt: iso(expiresAt) }, 200);
+      return c.json({ kind: "single" as const, key, url, method: "PUT" as const, headers: toSend, expiresAt: isoTime(expiresAt) }, 200);
     }
     if (body.md5) throw invalidInput("body.md5", "applies to single PUT uploads only; send md5 per part when signing parts");
     const plan = planParts(body.size, body.partSize ?? config.partSize);
     const { uploadId } = await cos.initiateMultipartUpload(key, headers);
     const exp = Math.floor(now() / 1000) + config.staleUploadHours * 3600;
     const token = await signUploadToken({ v: 1, uploadId, key, sub: grant.subject, size: body.size, ...plan, contentType: headers["content-type"], exp }, config.uploadTokenSecret);
-    return c.json({ kind: "multipart" as const, key, uploadId, ...plan, token, expiresAt: iso(exp * 1000) }, 200);
+    return c.json({ kind: "multipart" as const, key, uploadId, ...plan, token, expiresAt: isoTime(exp * 1000) }, 200);
   },
 );
 
@@ -109,7 +108,7 @@ uploads.openapi(
           query: { partNumber, uploadId, ...trafficQuery(body.trafficLimit) }, headers, now: now(), keyTime: kt, signKey: sk,
         });
         const { "content-length": _length, ...toSend } = headers;
-        return { partNumber, size, url, headers: toSend, expiresAt: iso(expiresAt) };
+        return { partNumber, size, url, headers: toSend, expiresAt: isoTime(expiresAt) };
       }),
     );
     return c.json({ parts }, 200);

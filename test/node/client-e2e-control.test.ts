@@ -7,25 +7,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createUploader, defaultStack } from "../../client/node";
 import type { HttpStack, TaskState } from "../../client/types";
 import { bytes } from "../shared/bytes";
+import { until as untilWithin } from "../shared/until";
 import { MiB, progressRecorder, sha256, useClientHarness } from "./client-harness";
+
+const until = (condition: () => boolean, what: string) => untilWithin(condition, what, 20_000);
 
 const harness = useClientHarness();
 afterEach(() => harness().clearFaults());
 
 /** 1 MiB at 16 Mbit/s: each part takes about half a second, so a test can act while parts are in flight. */
 const SLOW_PARTS = { kind: "slow", operation: "UploadPart", bitsPerSecond: 16 * 1024 * 1024, count: 1000 } as const;
-
-function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (condition()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
-}
 
 const acceptedParts = () => Object.values(harness().counters().parts).reduce((n, parts) => n + Object.values(parts).reduce((a, b) => a + b, 0), 0);
 

@@ -8,6 +8,7 @@ import { defaultStack as nodeStack } from "../../client/node";
 import { createUploader } from "../../client/react-native";
 import type { FileSource, Store } from "../../client/types";
 import { bytes } from "../shared/bytes";
+import { until } from "../shared/until";
 import { MiB, sha256, useClientHarness } from "./client-harness";
 
 const harness = useClientHarness();
@@ -38,12 +39,6 @@ function uriSource(data: Uint8Array, reads: number[]): FileSource {
   };
 }
 
-const until = async (condition: () => boolean, what: string) => {
-  for (const started = Date.now(); !condition(); await new Promise((r) => setTimeout(r, 10))) {
-    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}`);
-  }
-};
-
 describe("React Native entry", () => {
   it("asks for a store instead of silently losing checkpoints", () => {
     expect(() => createUploader({ endpoint: "http://127.0.0.1:1" } as Parameters<typeof createUploader>[0])).toThrow(/store/);
@@ -67,7 +62,7 @@ describe("React Native entry", () => {
     h.fault({ kind: "slow", operation: "UploadPart", bitsPerSecond: 16 * MiB, count: 1000 });
     const first = createUploader(options).upload({ key: "users/alice/rn/video.mp4", body: uriSource(data, reads) });
     const accepted = () => Object.values(h.counters().parts).reduce((n, parts) => n + Object.keys(parts).length, 0);
-    await until(() => accepted() >= 1, "a part to land");
+    await until(() => accepted() >= 1, "a part to land", 20_000);
     first.pause();
     const firstUploadId = first.uploadId;
     expect(firstUploadId).toMatch(/\S/);
