@@ -80,16 +80,20 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     c.set("services", services(c));
     await next();
   });
-  app.use("*", (c, next) => {
-    const origins = c.get("services").config.corsOrigins;
-    return cors({
-      origin: (origin) => (origins.includes("*") ? origin || "*" : origins.includes(origin) ? origin : null),
+  // One CORS handler; the allowed origins come from this request's configuration.
+  app.use(
+    "*",
+    cors({
+      origin: (origin, c) => {
+        const origins = (c as Context<AppEnv>).get("services").config.corsOrigins;
+        return origins.includes("*") ? origin || "*" : origins.includes(origin) ? origin : null;
+      },
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowHeaders: ["authorization", "content-type", "upload-token", DEV_SUBJECT_HEADER],
       exposeHeaders: ["x-request-id", "x-cos-direct-warning", "date"],
       maxAge: 600,
-    })(c, next);
-  });
+    }),
+  );
   app.use("*", async (c, next) => {
     if (c.get("services").config.auth.mode === "none") c.header("x-cos-direct-warning", AUTH_NONE_WARNING);
     await next();
