@@ -1,12 +1,14 @@
-// The client's CRC-64 (client/crc64.ts reads 32-bit words once aligned): equal to a bit-by-bit
+// The client's CRC-64 (client/crc64.ts reads 32-bit words once aligned; updates of 512 bytes and
+// more run in WebAssembly, client/crc64-wasm.ts): equal to a bit-by-bit
 // reference for every start offset and length around the word and 8-byte boundaries, and when the
 // same bytes arrive in uneven updates; crc64Combine (zero-bytes operators cached per length) gives
 // the whole's CRC from equal and unequal parts, as the functions' implementation does.
 
 import { describe, expect, it } from "vitest";
-import { Crc64, crc64, crc64Combine } from "../../client/crc64";
+import { Crc64, crc64, crc64Combine, crc64Engine } from "../../client/crc64";
 import { crc64Combine as functionsCombine } from "../../functions/cos/crc64";
 import { bytes } from "../shared/bytes";
+import { assemble, committedBase64 } from "../../scripts/crc64-wasm";
 
 function reference(data: Uint8Array): bigint {
   const poly = 0xc96c5795d7870f42n;
@@ -42,6 +44,25 @@ describe("Crc64", () => {
       }
       expect(c.digest()).toBe(whole);
     }
+  });
+
+  it("runs the WebAssembly loop (updates of 512 bytes and more) to the same CRC as the JS loop", () => {
+    // 200 KiB crosses the 64 KiB blocks copied into WebAssembly memory; odd offsets and lengths
+    // exercise its 16-byte steps and byte tail. Updates under 512 bytes take the JS loop.
+    expect(crc64Engine).toBe("wasm");
+    const big = bytes(200 * 1024 + 13, 7);
+    for (const start of [0, 1, 5, 11]) {
+      const view = big.subarray(start);
+      const js = new Crc64();
+      for (let at = 0; at < view.length; at += 511) js.update(view.subarray(at, at + 511));
+      expect(new Crc64().update(view).digest(), `start ${start}`).toBe(js.digest());
+    }
+    expect(crc64(big.subarray(0, 4000))).toBe(reference(big.subarray(0, 4000)));
+  });
+
+  it("embeds the WebAssembly that scripts/crc64-wasm.ts assembles", () => {
+    expect(committedBase64()).toBe(Buffer.from(assemble()).toString("base64"));
+    expect(WebAssembly.validate(assemble())).toBe(true);
   });
 
   it("combines part CRCs into the whole's, equal-sized parts and a short last one alike", () => {
