@@ -40,6 +40,8 @@ export default defineConfig({
                 COS_BUCKET: inject("cosLocalBucket"),
                 COS_REGION: inject("cosLocalRegion"),
                 ...API_VARS,
+                // test/workerd/fuzz.test.ts: 1,000 cases in `npm test`, more from the soak's environment.
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
               },
             },
           })),
