@@ -43,6 +43,8 @@ export default defineConfig({
                 // test/workerd/fuzz.test.ts: 1,000 cases in `npm test`, more from the soak's environment.
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
               },
+              // test/workerd/ratelimit.test.ts: real miniflare rate limiters with limits small enough to reach.
+              ratelimits: { TEST_RATE_LIMITER_CREATE: { simple: { limit: 3, period: 60 } }, TEST_RATE_LIMITER_SIGN: { simple: { limit: 4, period: 60 } } },
             },
           })),
         ],

@@ -13,6 +13,7 @@ import { isCosError } from "./cos/errors";
 import { checkConfig, CONFIG_DEFAULTS, ConfigError, configFromEnv, type Config } from "./config";
 import { ApiError, errorBody, isApiError, type ApiStatus } from "./errors";
 import { AUTH_NONE_WARNING, DEV_SUBJECT_HEADER, type AuthorizeHook } from "./policy/auth";
+import { RateLimiter, rateKindOf } from "./policy/ratelimit";
 import { authorize } from "./routes/authorize";
 import { forms } from "./routes/forms";
 import { objects } from "./routes/objects";
@@ -41,13 +42,15 @@ const MAX_JSON_BYTES = 1024 * 1024;
 
 export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { authorize: authorizeHook, onUploadCompleted, fetch: fetchImpl, now = Date.now, env, ...configInCode } = options;
-  const fixed = configInCode.cos ? buildServices(checkConfig({ ...CONFIG_DEFAULTS, ...configInCode } as Config)) : undefined;
+  const fixed = configInCode.cos ? buildServices(checkConfig({ ...CONFIG_DEFAULTS, ...configInCode } as Config), {}) : undefined;
   const fromEnv = new WeakMap<object, Services | ConfigError>();
   const loggedConfigErrors = new Set<string>();
 
-  function buildServices(config: Config): Services {
+  /** `vars` may hold the rate-limiting bindings (RATE_LIMITER_CREATE, RATE_LIMITER_SIGN). */
+  function buildServices(config: Config, vars: Record<string, unknown>): Services {
     const cos = new CosClient({ credentials: config.cos.credentials, target: config.cos.target, fetch: fetchImpl, now });
-    return { config, cos, now, authorize: authorizeHook, onUploadCompleted };
+    const rateLimiter = new RateLimiter(config.rateLimit, RateLimiter.bindingsFrom(vars), now);
+    return { config, cos, now, rateLimiter, authorize: authorizeHook, onUploadCompleted };
   }
 
   /** Configuration is validated at the first request and kept per environment object. */
@@ -57,7 +60,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     let entry = fromEnv.get(vars);
     if (!entry) {
       try {
-        entry = buildServices(configFromEnv(vars));
+        entry = buildServices(configFromEnv(vars), vars);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         entry = error;
@@ -90,7 +93,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
       },
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowHeaders: ["authorization", "content-type", "upload-token", DEV_SUBJECT_HEADER],
-      exposeHeaders: ["x-request-id", "x-cos-direct-warning", "date"],
+      exposeHeaders: ["x-request-id", "x-cos-direct-warning", "date", "retry-after"],
       maxAge: 600,
     }),
   );
@@ -100,8 +103,13 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   });
   app.use("/v1/*", bodyLimit({ maxSize: MAX_JSON_BYTES, onError: () => { throw new ApiError(413, "BodyTooLarge", `body: requests to this API are limited to ${MAX_JSON_BYTES} bytes`); } }));
   // Authentication before input validation: a caller without credentials learns nothing about the API.
+  // Then the caller's rate limit, before validation too, so malformed requests count as well.
   app.use("/v1/*", async (c, next) => {
-    if (c.req.method !== "OPTIONS" && c.req.path !== "/v1/openapi.json") await grantOf(c);
+    if (c.req.method !== "OPTIONS" && c.req.path !== "/v1/openapi.json") {
+      const { subject } = await grantOf(c);
+      const kind = rateKindOf(c.req.method, c.req.path);
+      if (kind) await c.get("services").rateLimiter.check(kind, subject);
+    }
     await next();
   });
 
@@ -124,7 +132,10 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const reply = (status: ApiStatus, code: string, message: string, details?: Record<string, unknown>) => c.json(errorBody(code, message, requestId, details), status);
-    if (isApiError(error)) return reply(error.status, error.code, error.message, error.details);
+    if (isApiError(error)) {
+      if (error.status === 429) c.header("Retry-After", String(error.details?.retryAfterSeconds ?? 60));
+      return reply(error.status, error.code, error.message, error.details);
+    }
     if (error instanceof ConfigError) return reply(500, "ConfigError", error.message);
     if (isCosError(error)) {
       console.error(`[${requestId}] ${error.message}`);

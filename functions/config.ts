@@ -18,6 +18,14 @@ export type AuthConfig =
   | { mode: "jwt"; secret?: string; jwksUrl?: string; issuer?: string; audience?: string }
   | { mode: "none" };
 
+export interface RateLimitConfig {
+  /** RATE_LIMIT=off turns every limit off, bindings included (load tests, trusted backends). */
+  enabled: boolean;
+  /** In-memory fallback, requests per minute per subject; 0 means no limit. */
+  createPerMinute: number;
+  signPerMinute: number;
+}
+
 export interface Config {
   cos: { credentials: CosCredentials; target: CosTarget };
   /** HMAC-SHA256 key for upload tokens. */
@@ -34,6 +42,8 @@ export interface Config {
   partSize: number;
   singlePutThreshold: number;
   staleUploadHours: number;
+  /** Per-subject limits on create and sign (functions/policy/ratelimit.ts). */
+  rateLimit: RateLimitConfig;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +88,9 @@ const EnvSchema = z.object({
   PART_SIZE: integer(COS_MIN_PART, COS_MAX_PART, 8 * MiB),
   SINGLE_PUT_THRESHOLD: integer(0, COS_MAX_PUT, 8 * MiB),
   STALE_UPLOAD_HOURS: integer(1, 24 * 365, 24),
+  RATE_LIMIT: z.enum(["on", "off"]).optional().default("on"),
+  RATE_LIMIT_CREATE_PER_MINUTE: integer(0, 1_000_000, 300),
+  RATE_LIMIT_SIGN_PER_MINUTE: integer(0, 1_000_000, 3000),
 });
 
 /** Reads the configuration from environment bindings; throws ConfigError naming the first bad variable. */
@@ -108,6 +121,7 @@ export function configFromEnv(env: Record<string, unknown>): Config {
     partSize: e.PART_SIZE,
     singlePutThreshold: e.SINGLE_PUT_THRESHOLD,
     staleUploadHours: e.STALE_UPLOAD_HOURS,
+    rateLimit: { enabled: e.RATE_LIMIT === "on", createPerMinute: e.RATE_LIMIT_CREATE_PER_MINUTE, signPerMinute: e.RATE_LIMIT_SIGN_PER_MINUTE },
   });
 }
 
@@ -130,4 +144,5 @@ export const CONFIG_DEFAULTS = {
   partSize: 8 * MiB,
   singlePutThreshold: 8 * MiB,
   staleUploadHours: 24,
+  rateLimit: { enabled: true, createPerMinute: 300, signPerMinute: 3000 } as RateLimitConfig,
 };

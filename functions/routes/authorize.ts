@@ -76,7 +76,7 @@ authorize.openapi(
     path: "/authorize",
     summary: "Sign one COS request for cos-js-sdk-v5's getAuthorization callback",
     request: { body: jsonBody(AuthorizeRequest) },
-    responses: { 200: json(AuthorizeResponse, "What getAuthorization's callback expects"), ...errors(400, 401, 403, 413, 415) },
+    responses: { 200: json(AuthorizeResponse, "What getAuthorization's callback expects"), ...errors(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {
     const input: Input = c.req.valid("json");

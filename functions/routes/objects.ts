@@ -57,7 +57,7 @@ objects.openapi(
     path: "/objects/append",
     summary: "Presign an APPEND of `size` bytes at `position` (appendable objects)",
     request: { body: jsonBody(AppendRequest) },
-    responses: { 200: json(PresignedRequest, "A presigned POST ?append URL"), ...errors(400, 401, 403, 413, 415) },
+    responses: { 200: json(PresignedRequest, "A presigned POST ?append URL"), ...errors(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -82,7 +82,7 @@ objects.openapi(
     path: "/objects/download",
     summary: "Presign a GET of an object under the caller's prefix",
     request: { body: jsonBody(DownloadRequest) },
-    responses: { 200: json(PresignedRequest, "A presigned GET URL"), ...errors(400, 401, 403) },
+    responses: { 200: json(PresignedRequest, "A presigned GET URL"), ...errors(400, 401, 403, 429) },
   }),
   async (c) => {
     const body = c.req.valid("json");

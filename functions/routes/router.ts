@@ -9,6 +9,7 @@ import type { Config } from "../config";
 import { invalidInput } from "../errors";
 import { authenticate, type AuthorizeHook } from "../policy/auth";
 import { defaultGrant, type Grant } from "../policy/grant";
+import type { RateLimiter } from "../policy/ratelimit";
 
 /** What a verified upload looks like to `onUploadCompleted`: every figure comes from COS's HEAD. */
 export interface CompletedUpload {
@@ -26,6 +27,7 @@ export interface Services {
   config: Config;
   cos: CosClient;
   now: () => number;
+  rateLimiter: RateLimiter;
   authorize?: AuthorizeHook;
   onUploadCompleted?: (info: CompletedUpload, c: Context<AppEnv>) => void | Promise<void>;
 }
@@ -74,6 +76,7 @@ export function errors(...statuses: number[]): Record<number, { description: str
     409: "State conflict",
     413: "Too large",
     415: "Content type not allowed",
+    429: "Too many requests from this caller; wait Retry-After seconds",
     502: "COS failed; the message carries COS's code and request id",
   };
   return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? "Error", content: errorContent }]));

@@ -51,7 +51,7 @@ uploads.openapi(
     path: "/uploads",
     summary: "Plan an upload: one presigned PUT, or a multipart upload initiated on COS",
     request: { body: jsonBody(CreateUploadRequest) },
-    responses: { 200: json(CreateUploadResponse, "The upload plan"), ...errors(400, 401, 403, 413, 415, 502) },
+    responses: { 200: json(CreateUploadResponse, "The upload plan"), ...errors(400, 401, 403, 413, 415, 429, 502) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -85,7 +85,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/parts",
     summary: "Presign a batch of up to 1,000 part URLs; each signs the part's planned content-length",
     request: { params: UploadIdParam, headers: UploadTokenHeader, body: jsonBody(SignPartsRequest) },
-    responses: { 200: json(SignPartsResponse, "One URL per requested part"), ...errors(400, 401, 403) },
+    responses: { 200: json(SignPartsResponse, "One URL per requested part"), ...errors(400, 401, 403, 429) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");

@@ -4,12 +4,10 @@
 // request: no 5xx, every error is the JSON error shape with a code, an answer within 1 s, and no
 // secret in the response or in anything the worker logged. 1,000 cases in `npm test`; the soak
 // raises it with FUZZ_RUNS (a binding set in vitest.config.ts from the environment).
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import * as fc from "fast-check";
 import { sign } from "hono/jwt";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../../functions/index";
-import { createMultipart, expectNoSecretsSeen, jwtFor, MiB, record, remember, SECRETS, testEnv, type MultipartPlan } from "./api-helpers";
+import { callWorker, createMultipart, expectNoSecretsSeen, jwtFor, MiB, record, remember, SECRETS, testEnv, type MultipartPlan } from "./api-helpers";
 
 afterAll(expectNoSecretsSeen);
 afterEach(() => vi.restoreAllMocks());
@@ -176,17 +174,6 @@ function requestOf(c: Case): Request {
   const hasBody = !["GET", "HEAD"].includes(c.route.method);
   const body = !hasBody ? undefined : (c.rawBody ?? (c.body === undefined ? undefined : JSON.stringify(c.body)));
   return new Request(`http://api${c.route.path(c.id)}${c.query}`, { method: c.route.method, headers, body });
-}
-
-/**
- * The Workers entry's fetch with the test worker's bindings, called directly: SELF.fetch gets slower
- * with every request in one workerd (cloudflare/workers-sdk#15446; 1,000 took minutes).
- */
-async function callWorker(request: Request): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, env as Record<string, unknown>, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
 }
 
 /** A request that never answers fails the case (with its URL) instead of timing out the whole run. */
