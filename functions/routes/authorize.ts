@@ -90,6 +90,10 @@ authorize.openapi(
     if (key) checkKeyInGrant(grant, key, "body.key");
     else if (!(query.prefix ?? "").startsWith(grant.keyPrefix)) throw new ApiError(403, "KeyOutsidePrefix", `body.query.prefix: must start with "${grant.keyPrefix}"`);
     const allHeaders = lowerCaseKeys(input.headers);
+    // PUT Object - Copy and Upload Part - Copy read the object x-cos-copy-source names, which may be
+    // anywhere in the bucket: signed, it would copy another caller's object into this caller's prefix.
+    const copy = Object.keys(allHeaders).find((name) => name.startsWith("x-cos-copy-source"));
+    if (copy) throw new ApiError(403, "OperationNotAllowed", `body.headers.${copy}: copying from another object is not an upload operation this service signs`);
     checkBody(grant, operation, allHeaders, lowerCaseKeys(query));
 
     const location = cosLocation(config.cos.target, key);

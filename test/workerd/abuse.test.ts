@@ -90,3 +90,17 @@ describe("found by the fuzz (test/workerd/fuzz.test.ts)", () => {
     }
   });
 });
+
+describe("copying through /v1/authorize", () => {
+  it("403 for PUT Object - Copy and Upload Part - Copy: x-cos-copy-source would read another caller's object into mine", async () => {
+    const as = "ab-copier";
+    const source = "/workerd-1250000000/users/ab-victim/secret.pdf";
+    const sign = (query: Record<string, string>, headers: Record<string, string | number>) =>
+      api("POST", "/v1/authorize", { as, body: { method: "PUT", key: `users/${as}/stolen.pdf`, query, headers: { "content-length": 0, "content-type": "application/pdf", ...headers } } });
+    expectError(await sign({}, { "x-cos-copy-source": source }), 403, "OperationNotAllowed", "body.headers.x-cos-copy-source");
+    expectError(await sign({}, { "X-Cos-Copy-Source": source, "x-cos-metadata-directive": "Copy" }), 403, "OperationNotAllowed", "body.headers.x-cos-copy-source");
+    expectError(await sign({ partNumber: "1", uploadId: "u" }, { "x-cos-copy-source": source, "x-cos-copy-source-range": "bytes=0-9" }), 403, "OperationNotAllowed", "x-cos-copy-source");
+    // The same PUT without the copy header is an ordinary upload, and is signed.
+    expect((await sign({}, {})).status).toBe(200);
+  });
+});
