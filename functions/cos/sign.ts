@@ -204,9 +204,16 @@ export async function hmacSha1Hex(key: string, message: string): Promise<string>
 
 /** Compares two strings in time that depends only on their length (signatures, tokens). */
 export function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
+  return timingSafeEqualBytes(encoder.encode(a), encoder.encode(b));
+}
+
+/**
+ * The byte comparison behind timingSafeEqual: no early exit, every index of the longer input is
+ * read whatever differs, so the time tells an attacker nothing about how much of a MAC was right.
+ */
+export function timingSafeEqualBytes(x: ArrayLike<number>, y: ArrayLike<number>): boolean {
   let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  const length = Math.max(x.length, y.length);
+  for (let i = 0; i < length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
 }
