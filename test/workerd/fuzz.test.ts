@@ -78,8 +78,8 @@ const bodies = (subject: string): Record<string, fc.Arbitrary<unknown>> => ({
     method: field(fc.constantFrom("PUT", "POST", "GET", "HEAD", "DELETE", "put", "OPTIONS", "PATCH")),
     key: field(fc.oneof(keyFor(subject), fc.constant(""))),
     pathname: field(fc.oneof(keyFor(subject).map((k) => `/${k}`), text)),
-    query: field(fc.dictionary(fc.constantFrom("uploads", "uploadId", "partNumber", "append", "position", "prefix", "acl", "x-cos-traffic-limit", "response-content-type", "tagging"), fc.oneof(text, fc.integer()), { maxKeys: 3 })),
-    headers: field(fc.dictionary(fc.constantFrom("Content-Length", "content-type", "Content-MD5", "x-cos-acl", "Host", "x-cos-meta-a"), fc.oneof(text, fc.integer(), fc.constant("12")), { maxKeys: 3 })),
+    query: field(fc.dictionary(fc.oneof(fc.constantFrom("uploads", "uploadId", "partNumber", "append", "position", "prefix", "acl", "x-cos-traffic-limit", "response-content-type", "tagging"), text), fc.oneof(text, fc.integer()), { maxKeys: 3 })),
+    headers: field(fc.dictionary(fc.oneof(fc.constantFrom("Content-Length", "content-type", "Content-MD5", "x-cos-acl", "Host", "x-cos-meta-a", "x-cos-copy-source"), text), fc.oneof(text, fc.integer(), fc.constant("12")), { maxKeys: 3 })),
   }),
 });
 
