@@ -1,5 +1,6 @@
 // One `vitest run` runs every project: "node" (protocol core, cos-local, official-SDK oracles),
-// "workerd" (the same code inside the Workers runtime, talking HTTP to cos-local) and
+// "workerd" (the same code inside the Workers runtime, talking HTTP to cos-local), "browser" (the
+// client and the demo page in Debian Chromium, test/browser/harness.ts) and
 // "vercel-edge" (the Vercel Edge entry inside Vercel's Edge VM, @edge-runtime/vm).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -53,6 +54,16 @@ export default defineConfig({
           include: ["test/workerd/**/*.test.ts"],
           globalSetup: ["./test/workerd/global-setup.ts"],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          // Debian Chromium through playwright-core (test/browser/harness.ts); each file starts its own rig.
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

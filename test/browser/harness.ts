@@ -1,0 +1,165 @@
+// The browser rig (issue 5 "End-to-end tests"): Debian Chromium driven by playwright-core, a page
+// server on 127.0.0.1, and test/node/client-harness.ts behind it (cos-local in-process, the functions
+// in workerd), wired as a deployment would be: the functions allow the page's origin (CORS_ORIGINS)
+// and cos-local's bucket CORS exposes ETag to it (cos-local's dev rule, or `cors` to change it).
+//
+// The page server serves `/` (an empty page that loads the client as `window.cosDirect`),
+// `/client.js` (client/index.ts, the browser entry, bundled by esbuild once per process),
+// `/cos-js-sdk.js` (the official cos-js-sdk-v5 build) and any `routes` a test adds. Screenshots go to
+// test-results/browser/<name>.png (gitignored).
+//
+//   const rig = useBrowserHarness();
+//   it("...", async () => { const page = await rig().page(); ... await rig().screenshot(page, "name"); });
+
+import { mkdir, readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { corsToXml, type CorsConfiguration } from "../../emulator/cors";
+import { authorization, keyTime } from "../../functions/cos/sign";
+import { startClientHarness, type ClientHarness, type ClientHarnessOptions } from "../node/client-harness";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const SCREENSHOTS = join(ROOT, "test-results/browser");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** TOOLCHAIN.md §5: flags verified with Debian Chromium; `extra` adds more (e.g. host-resolver-rules). */
+export function launchChromium(extra: string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", ...extra],
+  });
+}
+
+let clientBundle: Promise<string> | undefined;
+/** client/index.ts for browsers (ESM, minified as an app would ship it), built once per process. */
+export function clientBundleCode(): Promise<string> {
+  clientBundle ??= build({ entryPoints: [join(ROOT, "client/index.ts")], bundle: true, format: "esm", platform: "browser", target: "es2020", minify: true, write: false }).then((r) => r.outputFiles[0].text);
+  return clientBundle;
+}
+
+const TEST_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cos-direct browser test</title></head>
+<body><h1>cos-direct browser test</h1><pre id="log" aria-live="polite"></pre>
+<script type="module">import * as cosDirect from "/client.js"; window.cosDirect = cosDirect; window.ready = true;</script></body></html>`;
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface BrowserHarnessOptions {
+  /** Passed to startClientHarness (vars for the functions, cos-local options). */
+  client?: ClientHarnessOptions;
+  /** Extra page-server routes by path (without query), e.g. { "/demo": ... }. */
+  routes?: Record<string, Route>;
+  /** Extra Chromium flags. */
+  chromiumArgs?: string[];
+}
+
+export interface BrowserHarness {
+  browser: Browser;
+  /** cos-local + the functions (endpoint, token(), counters(), readBack()...). */
+  client: ClientHarness;
+  /** The page server's origin, `http://127.0.0.1:<port>`. */
+  origin: string;
+  /** A fresh page (own context: own localStorage) at `path` (default the test page, client loaded). */
+  page(path?: string): Promise<Page>;
+  /** Saves a full-page PNG as test-results/browser/<name>.png and returns its path. */
+  screenshot(page: Page, name: string): Promise<string>;
+  /** Sets the bucket's CORS on cos-local (PUT /?cors, signed); null restores cos-local's default. */
+  setBucketCors(config: CorsConfiguration | null): Promise<void>;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+  res.end(body);
+}
+
+export async function startBrowserHarness(options: BrowserHarnessOptions = {}): Promise<BrowserHarness> {
+  const routes: Record<string, Route> = {
+    "/": (_req, res) => send(res, 200, "text/html; charset=utf-8", TEST_PAGE),
+    "/client.js": async (_req, res) => send(res, 200, "text/javascript", await clientBundleCode()),
+    "/cos-js-sdk.js": async (_req, res) => send(res, 200, "text/javascript", await readFile(join(ROOT, "node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))),
+    "/favicon.ico": (_req, res) => send(res, 204, "image/x-icon", ""),
+    ...options.routes,
+  };
+  const server: Server = createServer((req, res) => {
+    const route = routes[new URL(req.url ?? "/", "http://x").pathname];
+    if (!route) return send(res, 404, "text/plain", "not found");
+    Promise.resolve(route(req, res)).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, "text/plain", String(error));
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const closeServer = () => new Promise<void>((closed) => server.close(() => closed()));
+  let client: ClientHarness | undefined;
+  let browser: Browser | undefined;
+  try {
+    const vars = { CORS_ORIGINS: origin, ...options.client?.vars };
+    client = await startClientHarness({ ...options.client, vars });
+    browser = await launchChromium(options.chromiumArgs);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const contexts: BrowserContext[] = [];
+    const cos = client.cos;
+    const running = { client, browser };
+    return {
+      browser,
+      client,
+      origin,
+      async page(path = "/") {
+        const context = await running.browser.newContext({ viewport: { width: 1100, height: 800 } });
+        contexts.push(context);
+        const page = await context.newPage();
+        await page.goto(origin + path);
+        if (path === "/") await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+        return page;
+      },
+      async screenshot(page, name) {
+        const path = join(SCREENSHOTS, `${name.replace(/[^\w.-]+/g, "-")}.png`);
+        await page.screenshot({ path, fullPage: true });
+        return path;
+      },
+      async setBucketCors(config) {
+        const body = config ? corsToXml(config) : undefined;
+        const method = config ? "PUT" : "DELETE";
+        const host = `127.0.0.1:${cos.port}`;
+        const headers: Record<string, string> = { host, ...(body ? { "content-type": "application/xml", "content-length": String(Buffer.byteLength(body)) } : {}) };
+        const auth = await authorization({ secretId: cos.secretId, secretKey: cos.secretKey, method, pathname: `/${cos.bucket}/`, query: { cors: "" }, headers, keyTime: keyTime(Date.now()) });
+        const res = await fetch(`${cos.url}/${cos.bucket}/?cors`, { method, headers: { ...headers, authorization: auth }, body });
+        if (!res.ok) throw new Error(`${method} ?cors answered ${res.status}: ${await res.text()}`);
+      },
+      async close() {
+        for (const context of contexts) await context.close().catch(() => undefined);
+        await running.browser.close().catch(() => undefined);
+        await running.client.close();
+        await closeServer();
+      },
+    };
+  } catch (error) {
+    await browser?.close().catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    await closeServer();
+    throw error;
+  }
+}
+
+/** Starts a browser harness before a test file's tests and closes it after them. */
+export function useBrowserHarness(options: BrowserHarnessOptions = {}): () => BrowserHarness {
+  let harness: BrowserHarness | undefined;
+  beforeAll(async () => {
+    harness = await startBrowserHarness(options);
+  }, 120_000);
+  afterAll(() => harness?.close());
+  return () => {
+    if (!harness) throw new Error("the browser harness is not running (use it inside a test)");
+    return harness;
+  };
+}
+
+/** A CORS configuration for the page's origin that does NOT expose ETag (the misconfiguration users hit). */
+export function corsHidingEtag(origin: string): CorsConfiguration {
+  return { rules: [{ id: "hides-etag", allowedOrigins: [origin], allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"], allowedHeaders: ["*"], exposeHeaders: ["x-cos-request-id"], maxAgeSeconds: 0 }] };
+}
