@@ -8,6 +8,7 @@ import type * as z from "zod";
 import { cosLocation } from "../cos/endpoint";
 import { lowerCaseKeys } from "../cos/presign";
 import { authorization, keyTime, type SignPairs } from "../cos/sign";
+import { COS_MAX_PARTS } from "../config";
 import { ApiError, invalidInput } from "../errors";
 import { checkContentType, checkKeyInGrant, checkSize, type Grant } from "../policy/grant";
 import { errors, expiresFor, grantOf, json, jsonBody, newRouter } from "./router";
@@ -61,6 +62,14 @@ function checkBody(grant: Grant, operation: string, headers: Record<string, stri
     if (!/^\d+$/.test(position)) throw invalidInput("body.query.position", "must be a non-negative integer");
     // Without an upload token the parts' total is unknown here, but no single part may exceed the cap.
     checkSize(grant, Number(length) + Number(position), "body.headers.content-length");
+    if (operation === "UploadPart") {
+      // Part k of an upload in equal slices (as the SDKs cut them) has k × its size ≤ the total, so
+      // a part past that cannot belong to an upload within the cap. This bounds what parts signed
+      // here can add up to at about 10 × the cap (the sum of cap/k) instead of 10,000 × the cap.
+      const partNumber = Number(query.partnumber);
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > COS_MAX_PARTS) throw invalidInput("body.query.partNumber", `must be an integer from 1 to ${COS_MAX_PARTS}`);
+      checkSize(grant, partNumber * Number(length), "body.headers.content-length (times partNumber)");
+    }
   }
   // Initiate, PUT and APPEND fix the object's content type. When the grant limits types, the type
   // must be sent, so it is signed and the uploader cannot swap it for another.

@@ -237,6 +237,17 @@ describe("complete with parts summing past the declared size", () => {
     return put.headers.get("etag")!;
   }
 
+  it("/v1/authorize signs no part that could only belong to an upload over the cap (part k × its size ≤ MAX_UPLOAD_BYTES)", async () => {
+    const max = Number(testEnv.MAX_UPLOAD_BYTES);
+    const part = (partNumber: number | string, length: number) =>
+      api("POST", "/v1/authorize", { as, body: { method: "PUT", key: `users/${as}/many.bin`, query: { partNumber, uploadId: "u" }, headers: { "content-length": length } } });
+    expect((await part(1, max)).status).toBe(200);
+    expect((await part(4, max / 4)).status).toBe(200);
+    expectError(await part(2, max / 2 + 1), 413, "TooLarge", "partNumber");
+    expectError(await part(10_000, MiB), 413, "TooLarge", "partNumber");
+    for (const bad of ["0", "10001", "1.5", "x"]) expectError(await part(bad, 1), 400, "InvalidInput", "body.query.partNumber");
+  });
+
   it("409 PartsMismatch for an extra part or a larger last part; nothing is completed and the upload survives", async () => {
     const key = `users/${as}/sum.bin`;
     const plan = await createMultipart(as, key, 2 * MiB + 10);
