@@ -29,15 +29,41 @@ export interface PartsContext {
   onProgress: () => void;
 }
 
-/** Reads bytes [start, end) and their CRC64 (decimal, as COS writes it) when integrity is on. */
-export async function readRange(ctx: PartsContext, start: number, end: number): Promise<{ bytes: Uint8Array; crc64?: string }> {
-  const bytes = await readBytes(await ctx.source.slice(start, end));
-  if (bytes.length !== end - start) throw new Error(`read ${bytes.length} bytes at ${start} of ${ctx.source.name ?? ctx.key}, expected ${end - start} (did the file change?)`);
-  return { bytes, crc64: ctx.crc ? new Crc64().update(bytes).toString() : undefined };
+/** A range of the source, ready to send. */
+export interface ReadPart {
+  /**
+   * What to PUT: the Blob slice itself when the source is a Blob (browsers upload a Blob from their
+   * own storage, over ten times faster in Chromium than the same bytes as a Uint8Array), else the bytes.
+   */
+  body: Uint8Array | Blob;
+  size: number;
+  /**
+   * Decimal CRC64 of the bytes, as COS writes it (undefined with integrity off). Needed only to check
+   * COS's answer, so a Blob is read and hashed while it is being sent.
+   */
+  crc64: Promise<string | undefined>;
+  /** Content-MD5 (base64) from the pluggable hasher, when there is one (it is signed: known before sending). */
+  md5?: string;
 }
 
-/** One PUT of `bytes` to COS through the queue; throws HttpError/NetworkError on failure. */
-export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, bytes: Uint8Array, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
+const crcOf = (bytes: Uint8Array) => new Crc64().update(bytes).toString();
+
+/** Reads [start, end): bytes are read only to hash them (CRC64, MD5) or when the source gives no Blob. */
+export async function readRange(ctx: PartsContext, start: number, end: number): Promise<ReadPart> {
+  const slice = await ctx.source.slice(start, end);
+  const size = slice instanceof Uint8Array ? slice.length : slice.size;
+  if (size !== end - start) throw new Error(`read ${size} bytes at ${start} of ${ctx.source.name ?? ctx.key}, expected ${end - start} (did the file change?)`);
+  if (slice instanceof Uint8Array || ctx.md5) {
+    const bytes = await readBytes(slice);
+    return { body: slice, size, crc64: Promise.resolve(ctx.crc ? crcOf(bytes) : undefined), md5: ctx.md5 && (await ctx.md5(bytes)) };
+  }
+  const crc64 = ctx.crc ? readBytes(slice).then(crcOf) : Promise.resolve(undefined);
+  crc64.catch(() => undefined); // awaited after the PUT; a failed PUT may leave it unobserved
+  return { body: slice, size, crc64 };
+}
+
+/** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure. */
+export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, body: Uint8Array | Blob, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
   return ctx.queue.run(
     Priority.partBytes,
     async () => {
@@ -49,12 +75,12 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
           method: "PUT",
           url,
           headers,
-          body: bytes,
+          body,
           signal: guard.signal,
           onUploadProgress: (sent) => {
             guard.kick();
             options.onSent?.(sent);
-            ctx.meter.sending(id, Math.min(sent, bytes.length));
+            ctx.meter.sending(id, Math.min(sent, sizeOf(body)));
             ctx.onProgress();
           },
         });
@@ -76,6 +102,8 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
   );
 }
 
+const sizeOf = (body: Uint8Array | Blob) => (body instanceof Uint8Array ? body.length : body.size);
+
 /** Checks COS's CRC of what it stored against ours. */
 export function checkCrc(key: string, partNumber: number | undefined, ours: string | undefined, cos: string | null | undefined): void {
   if (ours !== undefined && cos && cos !== ours) throw new IntegrityError(key, partNumber, ours, cos);
@@ -83,8 +111,7 @@ export function checkCrc(key: string, partNumber: number | undefined, ours: stri
 
 /** Uploads part `n` of the plan (read, CRC, sign, PUT, check); returns it as a finished part. */
 export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: number, range: { start: number; end: number }, signal: AbortSignal): Promise<DonePart> {
-  const { bytes, crc64 } = await readRange(ctx, range.start, range.end);
-  const md5 = ctx.md5 ? await ctx.md5(bytes) : undefined;
+  const { body, size, md5, ...read } = await readRange(ctx, range.start, range.end);
   // The attempt counter resets when an attempt got further into the body than any before it
   // (tus: "the retry counter resets after progress"); other parts finishing do not reset it.
   let reached = 0;
@@ -92,7 +119,7 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
     async () => {
       for (;;) {
         const signed = await window.get(n, signal, md5);
-        const response = await put(ctx, n, signed.url, signed.headers, bytes, signal, {
+        const response = await put(ctx, n, signed.url, signed.headers, body, signal, {
           part: true,
           stillFresh: () => window.isFresh(signed),
           onSent: (sent) => (reached = Math.max(reached, sent)),
@@ -103,7 +130,9 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
         }
         const etag = response.header("etag");
         const cosCrc = response.header("x-cos-hash-crc64ecma");
+        let crc64: string | undefined;
         try {
+          crc64 = await read.crc64;
           // A 2xx without a readable ETag is the bucket's CORS rule hiding it; retrying cannot help.
           if (!etag) throw new CorsError("PUT", signed.url);
           checkCrc(ctx.key, n, crc64, cosCrc);
@@ -113,11 +142,10 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
         }
         ctx.queue.succeeded();
         window.invalidate(n);
-        ctx.meter.accept(n, bytes.length);
-        const size = bytes.length;
+        ctx.meter.accept(n, size);
         // COS holds the part: its buffer may serve a later part. (A failed part's buffer is left to
         // the GC, as the HTTP stack may not be done with it.)
-        ctx.source.release?.(bytes);
+        if (body instanceof Uint8Array) ctx.source.release?.(body);
         return { partNumber: n, etag, size, ...(crc64 ?? cosCrc ? { crc64: crc64 ?? cosCrc! } : {}) };
       }
     },

@@ -293,7 +293,7 @@ export class Task implements UploadTask {
     this.to("uploading");
     const ctx = this.context();
     const size = this.source!.size;
-    const { bytes, crc64 } = await readRange(ctx, 0, size);
+    const read = await readRange(ctx, 0, size);
     // A URL that expired (a long pause, a skewed clock): plan again for a fresh one.
     let expired = false;
     const response = await withRetry(async () => {
@@ -303,9 +303,10 @@ export class Task implements UploadTask {
         if (fresh.kind === "single") this.plan = plan = fresh;
         expired = false;
       }
-      return put(ctx, 0, plan.url, plan.headers, bytes, signal, { part: false });
+      return put(ctx, 0, plan.url, plan.headers, read.body, signal, { part: false });
     }, { ...this.retryContext(signal), onResign: () => (expired = true) });
     if (response === "stale") throw abortError();
+    const crc64 = await read.crc64;
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);
     this.to("completing");
@@ -330,8 +331,8 @@ export class Task implements UploadTask {
       for (const part of unknownCrc) {
         const { start, end } = this.partRange(plan, part.partNumber);
         const read = await readRange(ctx, start, end);
-        part.crc64 = read.crc64;
-        this.source!.release?.(read.bytes);
+        part.crc64 = await read.crc64;
+        if (read.body instanceof Uint8Array) this.source!.release?.(read.body);
         hashed += part.size;
         this.options.onHashProgress?.({ loaded: hashed, total, percent: (hashed / total) * 100 });
         if (signal.aborted) throw abortError();
