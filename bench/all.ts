@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 
-const BENCHES = ["bench/presign.ts", "bench/client-throughput.ts", "bench/client-memory.ts", "bench/client-bundle.ts"];
+const BENCHES = ["bench/presign.ts", "bench/client-throughput.ts", "bench/client-memory.ts", "bench/client-bundle.ts", "bench/browser-throughput.ts"];
 
 const { values } = parseArgs({ options: { "no-write": { type: "boolean", default: false } } });
 const failed: string[] = [];

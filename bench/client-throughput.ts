@@ -12,7 +12,7 @@
 // read back and its SHA-256 compared on the first round; raw and SDK sizes are checked by complete/HEAD.
 // Targets: client ≥ 0.95 × raw and ahead of the SDK. Writes its section of BENCHMARKS.md; exits 1 on a miss.
 //
-//   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 3] [--no-write]
+//   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 5] [--no-write]
 
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
@@ -26,21 +26,18 @@ import { parseArgs } from "node:util";
 import COS from "cos-nodejs-sdk-v5";
 import { createUploader } from "../client/node";
 import { MiB, startClientHarness, writeRandomFile } from "../test/node/client-harness";
-import { machine, median, writeSection } from "./report";
+import { compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, median, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
 
 const { values } = parseArgs({
   options: {
+    ...UPLOAD_BENCH_OPTIONS,
     mib: { type: "string", default: "1024" },
-    "part-mib": { type: "string", default: "8" },
-    concurrency: { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
-    "no-write": { type: "boolean", default: false },
+    rounds: { type: "string", default: "5" },
     child: { type: "string" },
   },
 });
 
-const WAYS = ["client", "raw", "sdk"] as const;
-type Way = (typeof WAYS)[number];
+const WAYS = UPLOAD_WAYS;
 
 /** What a child needs to upload `path` one way. */
 interface Job {
@@ -168,12 +165,10 @@ async function main(): Promise<boolean> {
         if (round === 1 && way === "client" && (await h.readBackSha256(key)) !== digest) throw new Error("client: the bytes read back differ from the file");
       }
     }
-    const rate = (way: Way) => SIZE / MiB / median(seconds[way]);
-    const ratioRaw = rate("client") / rate("raw");
-    const ratioSdk = rate("client") / rate("sdk");
+    const { rate, ratioRaw, ratioSdk, cells, runs } = compareUploads(SIZE / MiB, seconds);
     const met = ratioRaw >= 0.95 && ratioSdk > 1;
     const row = (way: Way, what: string) =>
-      `| ${what} | ${median(seconds[way]).toFixed(2)} s | **${rate(way).toFixed(0)} MiB/s** | ${median(cpu[way]).toFixed(2)} s | ${seconds[way].map((s) => s.toFixed(2)).join(", ")} |`;
+      `| ${what} | ${cells(way)} | ${median(cpu[way]).toFixed(2)} s | ${runs(way)} |`;
     const summary = `client ${rate("client").toFixed(0)} MiB/s = ${ratioRaw.toFixed(3)}× raw, ${ratioSdk.toFixed(2)}× the SDK`;
     console.log(`${summary}: targets ${met ? "met" : "MISSED"}`);
     if (!values["no-write"]) {

@@ -45,3 +45,30 @@ export function writeSection(file: string, id: string, markdown: string, title =
   const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
 }
+
+/** Command-line options the upload-throughput benches share (each adds its size option). */
+export const UPLOAD_BENCH_OPTIONS = {
+  "part-mib": { type: "string", default: "8" },
+  concurrency: { type: "string", default: "4" },
+  "no-write": { type: "boolean", default: false },
+} as const;
+
+/** The ways the upload benches compare, in the order each round runs them. */
+export const UPLOAD_WAYS = ["client", "raw", "sdk"] as const;
+export type UploadWay = (typeof UPLOAD_WAYS)[number];
+
+/**
+ * The three ways an upload bench compares (client, raw baseline, an official SDK), from each way's
+ * seconds per round: median rate in MiB/s, the client's ratios, and the table cells of a way.
+ */
+export function compareUploads(mib: number, seconds: Record<UploadWay, number[]>) {
+  const rate = (way: keyof typeof seconds) => mib / median(seconds[way]);
+  return {
+    rate,
+    ratioRaw: rate("client") / rate("raw"),
+    ratioSdk: rate("client") / rate("sdk"),
+    /** `median s | **rate MiB/s**` */
+    cells: (way: keyof typeof seconds) => `${median(seconds[way]).toFixed(2)} s | **${rate(way).toFixed(0)} MiB/s**`,
+    runs: (way: keyof typeof seconds) => seconds[way].map((s) => s.toFixed(2)).join(", "),
+  };
+}

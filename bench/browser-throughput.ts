@@ -1,0 +1,160 @@
+// Browser throughput (issue 5 "End-to-end tests"): a 200 MB Blob, made once in a Chromium page, uploaded
+// to cos-local three ways in one run, with the same part size and concurrency:
+//   client — createUploader from the browser entry (XHR, CRC-64 per part on);
+//   raw    — the baseline: the functions plan the upload and sign every part URL in one call, then
+//            XHR PUTs of Blob slices, then complete (nothing else);
+//   SDK    — cos-js-sdk-v5 uploadFile (ChunkSize / ChunkParallelLimit the same), each request signed by
+//            POST /v1/authorize (test/browser/cos-js-sdk.test.ts shows the wiring).
+// The page, the functions (workerd) and cos-local run on three origins on 127.0.0.1 (the browser
+// harness of the tests). Rounds are interleaved; medians compared. Each time is taken in the page,
+// from the first request to the upload's end. The client's object is read back and compared once.
+// Target (issue 5): client ≥ 0.9 × raw and ahead of cos-js-sdk-v5. Writes its section of BENCHMARKS.md;
+// exits 1 on a miss.
+//
+//   npx tsx bench/browser-throughput.ts [--mb 200] [--part-mib 8] [--concurrency 4] [--rounds 3] [--no-write]
+
+import { parseArgs } from "node:util";
+import type { Page } from "playwright-core";
+import { startBrowserHarness } from "../test/browser/harness";
+import { compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
+
+const { values } = parseArgs({
+  options: {
+    ...UPLOAD_BENCH_OPTIONS,
+    mb: { type: "string", default: "200" },
+    rounds: { type: "string", default: "3" },
+  },
+});
+const MiB = 1024 * 1024;
+const SIZE = Number(values.mb) * 1000 * 1000;
+const PART = Number(values["part-mib"]) * MiB;
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Math.max(1, Number(values.rounds));
+const WAYS = UPLOAD_WAYS;
+
+interface Job {
+  way: Way;
+  endpoint: string;
+  token: string;
+  key: string;
+  part: number;
+  concurrency: number;
+  bucket: string;
+  region: string;
+  cosHost: string;
+}
+
+/** Runs one upload in the page (the Blob is window.benchBlob) and returns its seconds. */
+function uploadInPage(page: Page, job: Job): Promise<number> {
+  return page.evaluate(async (job) => {
+    const w = window as any;
+    const blob: Blob = w.benchBlob;
+    const api = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(job.endpoint + path, { method, headers: { authorization: `Bearer ${job.token}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      const json = await res.json();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const started = performance.now();
+    if (job.way === "client") {
+      const uploader = w.cosDirect.createUploader({ endpoint: job.endpoint, getToken: () => job.token, partSize: job.part, chunkParallelLimit: job.concurrency });
+      const result = await uploader.upload({ key: job.key, body: blob }).done;
+      if (result.size !== blob.size) throw new Error(`client: ${JSON.stringify(result)}`);
+    } else if (job.way === "raw") {
+      const plan = await api("POST", "/v1/uploads", { key: job.key, size: blob.size, partSize: job.part });
+      const auth = { "upload-token": plan.token };
+      const numbers = Array.from({ length: plan.partCount }, (_, i) => ({ partNumber: i + 1 }));
+      const { parts } = await api("POST", `/v1/uploads/${plan.uploadId}/parts`, { parts: numbers }, auth);
+      const etags: { partNumber: number; etag: string }[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < parts.length) {
+          const part = parts[next++];
+          const start = (part.partNumber - 1) * plan.partSize;
+          const etag = await new Promise<string>((resolve, reject) => {
+            const xhr = new XMLHttpRequest();
+            xhr.open("PUT", part.url);
+            // content-length and host are the browser's to set.
+            for (const [name, value] of Object.entries(part.headers as Record<string, string>)) if (!["content-length", "host"].includes(name.toLowerCase())) xhr.setRequestHeader(name, value);
+            xhr.onload = () => (xhr.status === 200 ? resolve(xhr.getResponseHeader("ETag")!) : reject(new Error(`part ${part.partNumber}: ${xhr.status}`)));
+            xhr.onerror = () => reject(new Error(`part ${part.partNumber}: network error`));
+            xhr.send(blob.slice(start, Math.min(blob.size, start + plan.partSize)));
+          });
+          etags.push({ partNumber: part.partNumber, etag });
+        }
+      };
+      await Promise.all(Array.from({ length: job.concurrency }, worker));
+      etags.sort((a, b) => a.partNumber - b.partNumber);
+      const done = await api("POST", `/v1/uploads/${plan.uploadId}/complete`, { parts: etags }, auth);
+      if (done.size !== blob.size) throw new Error(`raw: complete says ${done.size}`);
+    } else {
+      const cos = new w.COS({
+        Protocol: "http:",
+        Domain: `${job.cosHost}/{Bucket}`,
+        ChunkParallelLimit: job.concurrency,
+        ChunkSize: job.part,
+        getAuthorization(options: any, callback: (auth: unknown) => void) {
+          api("POST", "/v1/authorize", { method: options.Method, key: options.Key, query: options.Query, headers: options.Headers }).then(callback, (error) => callback({ error }));
+        },
+      });
+      const data = await cos.uploadFile({ Bucket: job.bucket, Region: job.region, Key: job.key, Body: blob, ContentType: "application/octet-stream", SliceSize: job.part, ChunkSize: job.part });
+      if (data.statusCode !== 200) throw new Error(`SDK: ${JSON.stringify(data)}`);
+    }
+    return (performance.now() - started) / 1000;
+  }, job);
+}
+
+const rig = await startBrowserHarness({ client: { vars: { PART_SIZE: String(PART), SINGLE_PUT_THRESHOLD: String(PART), MAX_UPLOAD_BYTES: String(2 * SIZE) } } });
+let met = false;
+try {
+  const { client } = rig;
+  const page = await rig.page();
+  // tsx compiles this file with esbuild's keepNames: functions sent to the page call its __name helper.
+  await page.evaluate("globalThis.__name = (f) => f");
+  await page.addScriptTag({ url: "/cos-js-sdk.js" });
+  const sha256 = await page.evaluate(async (size) => {
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    (window as any).benchBlob = new Blob([bytes], { type: "application/octet-stream" });
+    return [...digest].map((x) => x.toString(16).padStart(2, "0")).join("");
+  }, SIZE);
+  const token = await client.token("alice", 7200);
+  const seconds: Record<Way, number[]> = { client: [], raw: [], sdk: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const way of WAYS) {
+      const key = `users/alice/bench/browser-${way}.bin`;
+      const s = await uploadInPage(page, { way, endpoint: client.endpoint, token, key, part: PART, concurrency: CONCURRENCY, bucket: client.cos.bucket, region: client.cos.region, cosHost: new URL(client.cos.url).host });
+      seconds[way].push(s);
+      console.log(`round ${round} ${way}: ${s.toFixed(2)} s, ${(SIZE / MiB / s).toFixed(0)} MiB/s`);
+      if (round === 1 && way === "client" && (await client.readBackSha256(key)) !== sha256) throw new Error("client: the bytes read back differ from the Blob");
+    }
+  }
+  const { rate, ratioRaw, ratioSdk, cells, runs } = compareUploads(SIZE / MiB, seconds);
+  met = ratioRaw >= 0.9 && ratioSdk > 1;
+  const summary = `client ${rate("client").toFixed(0)} MiB/s = ${ratioRaw.toFixed(3)}× raw, ${ratioSdk.toFixed(2)}× cos-js-sdk-v5`;
+  console.log(`${summary}: targets ${met ? "met" : "MISSED"}`);
+  const chromium = rig.browser.version();
+  const row = (way: Way, what: string) => `| ${what} | ${cells(way)} | ${runs(way)} |`;
+  if (!values["no-write"]) {
+    writeSection(
+      "BENCHMARKS.md",
+      "browser-throughput",
+      `## Browser throughput: ${values.mb} MB from Chromium to cos-local
+
+Measured by \`npm run bench\` (bench/browser-throughput.ts) on ${new Date().toISOString().slice(0, 10)}; ${machine()}; Debian Chromium ${chromium} (headless, playwright-core).
+One ${values.mb} MB Blob made in the page; ${PART / MiB} MiB parts, ${CONCURRENCY} in flight; page, functions (workerd) and cos-local on three origins on 127.0.0.1. ${ROUNDS} rounds, the three ways interleaved; the median is compared. Each time is taken in the page, from the first request to the end of the upload.
+
+| way | median | throughput | runs |
+|---|---|---|---|
+${row("client", "cos-direct client (browser entry: XHR, CRC-64 per part)")}
+${row("raw", "raw baseline: the functions' presigned part URLs, XHR PUT of Blob slices, nothing else")}
+${row("sdk", "cos-js-sdk-v5 `uploadFile` (same ChunkSize and ChunkParallelLimit), signed by `/v1/authorize`")}
+
+${summary}. Targets (issue 5): ≥ 0.9× raw and ahead of cos-js-sdk-v5: ${met ? "met" : "**missed**"}.`,
+    );
+  }
+} finally {
+  await rig.close();
+}
+process.exit(met ? 0 : 1);
