@@ -103,6 +103,10 @@ authorize.openapi(
     // anywhere in the bucket: signed, it would copy another caller's object into this caller's prefix.
     const copy = Object.keys(allHeaders).find((name) => name.startsWith("x-cos-copy-source"));
     if (copy) throw new ApiError(403, "OperationNotAllowed", `body.headers.${copy}: copying from another object is not an upload operation this service signs`);
+    // The functions decide who may read an object (private, through presigned GETs): an ACL header
+    // would let a caller make its objects public or grant them to another account.
+    const acl = Object.keys(allHeaders).find((name) => (name === "x-cos-acl" && !["private", "default"].includes(allHeaders[name])) || name.startsWith("x-cos-grant-"));
+    if (acl) throw new ApiError(403, "OperationNotAllowed", `body.headers.${acl}: object ACLs are decided by this service (private), not by the uploader`);
     checkBody(grant, operation, allHeaders, lowerCaseKeys(query));
 
     const location = cosLocation(config.cos.target, key);

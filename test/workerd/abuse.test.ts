@@ -129,6 +129,21 @@ describe("copying through /v1/authorize", () => {
   });
 });
 
+describe("ACLs through /v1/authorize", () => {
+  it("403 for x-cos-acl other than private and for x-cos-grant-*: the uploader may not publish or share its objects", async () => {
+    const as = "ab-publisher";
+    const sign = (headers: Record<string, string | number>) =>
+      api("POST", "/v1/authorize", { as, body: { method: "PUT", key: `users/${as}/page.pdf`, headers: { "content-length": 10, "content-type": "application/pdf", ...headers } } });
+    expectError(await sign({ "x-cos-acl": "public-read" }), 403, "OperationNotAllowed", "body.headers.x-cos-acl");
+    expectError(await sign({ "X-Cos-Acl": "public-read-write" }), 403, "OperationNotAllowed", "body.headers.x-cos-acl");
+    expectError(await sign({ "x-cos-grant-read": 'id="qcs::cam::uin/100000000001:uin/100000000001"' }), 403, "OperationNotAllowed", "body.headers.x-cos-grant-read");
+    expectError(await sign({ "x-cos-grant-full-control": 'id="qcs::cam::anyone:anyone"' }), 403, "OperationNotAllowed", "body.headers.x-cos-grant-full-control");
+    // Private (what the service decides anyway) is signed.
+    expect((await sign({ "x-cos-acl": "private" })).status).toBe(200);
+    expect((await sign({})).status).toBe(200);
+  });
+});
+
 /** base64url of bytes, and of JSON, as JWTs and upload tokens carry them. */
 const b64urlBytes = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 const b64url = (value: unknown) => b64urlBytes(new TextEncoder().encode(JSON.stringify(value)));
