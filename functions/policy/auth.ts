@@ -3,7 +3,7 @@
 // `authorize` hook of the library user's; or, only when configured for local dev, nobody at all.
 
 import type { Context } from "hono";
-import { verify, verifyWithJwks } from "hono/jwt";
+import { decode, verify, verifyWithJwks } from "hono/jwt";
 import type { AuthConfig } from "../config";
 import { ApiError } from "../errors";
 import type { Grant } from "./grant";
@@ -21,6 +21,38 @@ export type AuthorizeHook = (c: Context) => Promise<Principal | null> | Principa
 export const AUTH_NONE_WARNING = "AUTH_MODE=none: every caller is trusted; local development only";
 /** In AUTH_MODE=none, the subject a dev page may pick (default "dev"). */
 export const DEV_SUBJECT_HEADER = "x-dev-subject";
+
+type Jwk = NonNullable<Parameters<typeof verifyWithJwks>[1]["keys"]>[number];
+
+/** How long a fetched JWKS serves (per isolate), and how often a `kid` it lacks may refetch it (key rotation). */
+export const JWKS_TTL_MS = 10 * 60_000;
+export const JWKS_REFETCH_MS = 30_000;
+const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number }>();
+
+/** The JWKS's keys, fetched once per JWKS_TTL_MS rather than on every request; concurrent callers share one fetch. */
+function jwksKeys(url: string, kid: unknown, now: number): Promise<Jwk[]> {
+  const cached = jwksCache.get(url);
+  if (cached && now - cached.at < JWKS_TTL_MS) {
+    // A kid the cached set lacks may be a new key: refetch, but not more often than JWKS_REFETCH_MS.
+    const fresh = now - cached.at < JWKS_REFETCH_MS;
+    const stale = cached.keys.then((keys) => !fresh && !keys.some((key) => key.kid === kid));
+    return stale.then((refetch) => (refetch ? fetchJwks(url, now) : cached.keys));
+  }
+  return fetchJwks(url, now);
+}
+
+function fetchJwks(url: string, now: number): Promise<Jwk[]> {
+  const keys = fetch(url).then(async (res) => {
+    if (!res.ok) throw new Error(`the JWKS answered ${res.status}`);
+    const data = (await res.json()) as { keys?: unknown };
+    if (!Array.isArray(data.keys)) throw new Error("the JWKS has no keys array");
+    return data.keys as Jwk[];
+  });
+  jwksCache.set(url, { keys, at: now });
+  // A failed fetch is not kept: the next request tries again.
+  keys.catch(() => jwksCache.get(url)?.keys === keys && jwksCache.delete(url));
+  return keys;
+}
 
 function bearer(c: Context): string {
   const header = c.req.header("authorization") ?? "";
@@ -44,7 +76,7 @@ export async function authenticate(c: Context, auth: AuthConfig, hook?: Authoriz
   try {
     payload = auth.secret
       ? await verify(token, auth.secret, { alg: "HS256", ...verification })
-      : await verifyWithJwks(token, { jwks_uri: auth.jwksUrl, allowedAlgorithms: ["RS256", "ES256"], verification });
+      : await verifyWithJwks(token, { keys: await jwksKeys(auth.jwksUrl!, decode(token).header.kid, Date.now()), allowedAlgorithms: ["RS256", "ES256"], verification });
   } catch (error) {
     throw new ApiError(401, "Unauthenticated", `Authorization header: the JWT was refused (${(error as Error).name})`);
   }

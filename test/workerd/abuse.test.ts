@@ -3,7 +3,7 @@
 // nothing happened in cos-local). Some attacks also have narrower tests in api-*.test.ts; this file
 // is the whole list in one place.
 import { sign } from "hono/jwt";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../functions/app";
 import { presignUrl } from "../../functions/cos/presign";
 import { signUploadToken, type UploadTokenPayload } from "../../functions/policy/token";
@@ -493,6 +493,15 @@ describe("JWT algorithms are pinned", () => {
       await rs512(privateJwk),
       await jwtFor("ab-jwt"),
     ];
-    for (const jwt of confused) expectError(await listWith(app, vars, jwt), 401, "Unauthenticated", "JWT");
+    const fetches = vi.spyOn(globalThis, "fetch");
+    try {
+      for (const jwt of confused) expectError(await listWith(app, vars, jwt), 401, "Unauthenticated", "JWT");
+      expect((await listWith(app, vars, genuine)).status).toBe(200);
+      // The JWKS fetched for the first request still serves: no request above fetched it again, not
+      // even the unknown kid (a refetch for a new kid waits JWKS_REFETCH_MS).
+      expect(fetches.mock.calls.filter(([url]) => String(url) === get.url)).toHaveLength(0);
+    } finally {
+      fetches.mockRestore();
+    }
   });
 });
