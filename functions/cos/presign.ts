@@ -84,6 +84,8 @@ export interface PostPolicyInput {
   contentLengthRange?: [number, number];
   /** Exact Content-Type form field the upload must send. */
   contentType?: string;
+  /** Exact success_action_redirect field (where COS redirects the browser after the upload). */
+  successActionRedirect?: string;
   /** Unix milliseconds. */
   now: number;
   /** Lifetime in seconds (default 900). */
@@ -109,6 +111,7 @@ export async function postPolicy(input: PostPolicyInput): Promise<{ policyJson: 
   if (input.keyPrefix !== undefined) conditions.push(["starts-with", "$key", input.keyPrefix]);
   if (input.contentLengthRange) conditions.push(["content-length-range", ...input.contentLengthRange]);
   if (input.contentType !== undefined) conditions.push({ "Content-Type": input.contentType });
+  if (input.successActionRedirect !== undefined) conditions.push({ success_action_redirect: input.successActionRedirect });
   const policyJson = JSON.stringify({ expiration: new Date(expiresAt).toISOString(), conditions });
   const fields: Record<string, string> = {
     policy: base64Utf8(policyJson),

@@ -11,6 +11,18 @@ import { FormRequest, FormResponse } from "./schemas";
 
 export const forms = newRouter();
 
+/** A redirect back to one of the app's own origins (CORS_ORIGINS), so a form cannot be made an open redirect. */
+function checkRedirect(redirect: string, origins: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(redirect);
+  } catch {
+    throw invalidInput("body.successActionRedirect", "must be an absolute http(s) URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalidInput("body.successActionRedirect", "must be an absolute http(s) URL");
+  if (!origins.includes(url.origin)) throw invalidInput("body.successActionRedirect", `its origin ${url.origin} is not one of CORS_ORIGINS`);
+}
+
 forms.openapi(
   createRoute({
     method: "post",
@@ -29,13 +41,16 @@ forms.openapi(
     if (body.contentType) checkContentType(grant, body.contentType, "body.contentType");
     else if (grant.allowedContentTypes.length) throw invalidInput("body.contentType", `required: this caller may only upload ${grant.allowedContentTypes.join(", ")}`);
     const { config, now } = c.get("services");
+    const redirect = body.successActionRedirect;
+    if (redirect !== undefined) checkRedirect(redirect, config.corsOrigins);
     const max = Math.min(body.maxBytes ?? grant.maxUploadBytes, grant.maxUploadBytes);
     const { fields, expiresAt } = await postPolicy({
       credentials: config.cos.credentials, bucket: config.cos.target.bucket, key, keyPrefix,
-      contentLengthRange: [0, max], contentType: body.contentType, now: now(), expires: expiresFor(grant, body.expires),
+      contentLengthRange: [0, max], contentType: body.contentType, successActionRedirect: redirect, now: now(), expires: expiresFor(grant, body.expires),
     });
     const formFields: Record<string, string> = { key: key ?? `${keyPrefix}\${filename}`, ...fields };
     if (body.contentType) formFields["Content-Type"] = body.contentType;
+    if (redirect !== undefined) formFields.success_action_redirect = redirect;
     return c.json({ url: cosLocation(config.cos.target, "").url, fields: formFields, expiresAt: isoTime(expiresAt) }, 200);
   },
 );

@@ -128,6 +128,7 @@ export const FormRequest = z.object({
   contentType: ContentType.optional(),
   maxBytes: z.number().int().min(1).optional(),
   expires: Expires,
+  successActionRedirect: z.string().max(2048).optional().describe("Where COS sends the browser after the upload (303, with bucket, key and etag in the query); its origin must be one of CORS_ORIGINS"),
 });
 
 export const FormResponse = z.object({

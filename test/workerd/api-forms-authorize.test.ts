@@ -47,6 +47,33 @@ describe("POST /v1/forms", () => {
     expectError(await api("POST", "/v1/objects/confirm", { as: "lc-form", body: { key } }), 404, "ObjectNotFound");
   });
 
+  it("signs a success_action_redirect back to the app (303 with bucket, key, etag); other origins are refused", async () => {
+    const key = "users/lc-form/exact/redirected.txt";
+    const redirect = "http://app.example/uploaded?form=1";
+    const res = await api("POST", "/v1/forms", { as: "lc-form", body: { key, contentType: "text/plain", successActionRedirect: redirect } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.fields.success_action_redirect).toBe(redirect);
+    expect(JSON.parse(atob(res.body.fields.policy)).conditions).toContainEqual({ success_action_redirect: redirect });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(res.body.fields as Record<string, string>)) form.append(name, value);
+    form.append("file", new Blob(["redirected"], { type: "text/plain" }), "r.txt");
+    const posted = await fetch(res.body.url, { method: "POST", body: form, redirect: "manual" });
+    expect(posted.status).toBe(303);
+    const location = new URL(posted.headers.get("location")!);
+    expect(location.origin + location.pathname).toBe("http://app.example/uploaded");
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({ form: "1", key, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) });
+    // The redirect is part of the signed policy: another target is refused by COS.
+    const swapped = new FormData();
+    for (const [name, value] of Object.entries(res.body.fields as Record<string, string>)) swapped.append(name, name === "success_action_redirect" ? "http://evil.example/" : value);
+    swapped.append("file", new Blob(["x"], { type: "text/plain" }), "r.txt");
+    const refused = await fetch(res.body.url, { method: "POST", body: swapped, redirect: "manual" });
+    remember(await refused.text());
+    expect(refused.status).toBe(403);
+    for (const bad of ["http://evil.example/done", "javascript:alert(1)", "/relative"]) {
+      expectError(await api("POST", "/v1/forms", { as: "lc-form", body: { key, contentType: "text/plain", successActionRedirect: bad } }), 400, "InvalidInput", "body.successActionRedirect");
+    }
+  });
+
   it("refuses keys and prefixes outside the caller's, and types the grant does not allow", async () => {
     expectError(await api("POST", "/v1/forms", { as: "lc-form", body: { key: "users/other/x.txt", contentType: "text/plain" } }), 403, "KeyOutsidePrefix", "body.key");
     expectError(await api("POST", "/v1/forms", { as: "lc-form", body: { keyPrefix: "users/", contentType: "text/plain" } }), 403, "KeyOutsidePrefix", "body.keyPrefix");
