@@ -9,17 +9,23 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 export interface DevProcess {
+  /** The demo page's origin (the URL `npm run dev` tells you to open). */
+  demoUrl: string;
   /** The API's origin, `http://127.0.0.1:<port>`. */
   apiUrl: string;
   /** cos-local's origin. */
   cosUrl: string;
   /** Everything the child wrote so far (stdout and stderr). */
   output(): string;
+  /** The child's pid; it leads its own process group (signal -pid to reach all of it, as Ctrl-C does). */
+  pid: number;
+  /** Resolves with the exit code (or signal name) once the child has exited. */
+  exited: Promise<number | string>;
   stop(): Promise<void>;
 }
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
-const READY_LINE = /cos-direct dev: API (http:\/\/127\.0\.0\.1:\d+) .*cos-local (http:\/\/127\.0\.0\.1:\d+)/;
+const READY_LINE = /cos-direct dev: open (http:\/\/127\.0\.0\.1:\d+) .*API (http:\/\/127\.0\.0\.1:\d+) .*cos-local (http:\/\/127\.0\.0\.1:\d+)/;
 
 /** Runs scripts/dev.ts on free ports with cos-local's data in `dataDir`; resolves once the API answers. */
 export async function startDevProcess(options: { dataDir: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<DevProcess> {
@@ -28,7 +34,7 @@ export async function startDevProcess(options: { dataDir: string; timeoutMs?: nu
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...inherited, PORT: "0", COS_LOCAL_PORT: "0", COS_LOCAL_DATA: options.dataDir, ...options.env },
+    env: { ...inherited, PORT: "0", COS_LOCAL_PORT: "0", DEMO_PORT: "0", COS_LOCAL_DATA: options.dataDir, ...options.env },
   });
   const exited = once(child, "exit");
   let output = "";
@@ -68,5 +74,5 @@ export async function startDevProcess(options: { dataDir: string; timeoutMs?: nu
     await stop();
     throw error;
   });
-  return { apiUrl: urls[1], cosUrl: urls[2], output: () => output, stop };
+  return { demoUrl: urls[1], apiUrl: urls[2], cosUrl: urls[3], output: () => output, pid: child.pid!, exited: exited.then(([code, signal]) => code ?? signal), stop };
 }

@@ -1,5 +1,7 @@
-// `npm run dev`: cos-local (data under .cos-local/) plus the functions in workerd (`wrangler dev`)
-// pointed at it, on 127.0.0.1, no cloud account. Ctrl-C stops both: wrangler's own binary is
+// `npm run dev`: cos-local (data under .cos-local/), the functions in workerd (`wrangler dev`)
+// pointed at it, and the demo page (scripts/demo-server.ts), on 127.0.0.1, no cloud account. The
+// functions allow the demo's origin (CORS_ORIGINS); cos-local's dev CORS rule exposes ETag to any
+// origin. Ctrl-C stops everything: wrangler's own binary is
 // started in a process group of its own, and the whole group is signalled, so no workerd is left
 // holding a port. Ports already taken are skipped (the next free one is used and printed).
 //
@@ -7,8 +9,9 @@
 // flags, which win over wrangler.toml [vars] and .dev.vars; put other settings (MAX_UPLOAD_BYTES,
 // CORS_ORIGINS...) in .dev.vars. Once /healthz answers, one line gives the URLs.
 //
-// Environment: PORT (API, default 8787), COS_LOCAL_PORT (default 9000; 0 for any free port on
-// either), COS_LOCAL_DATA (default .cos-local), JWT_SECRET / UPLOAD_TOKEN_SECRET (override the dev ones).
+// Environment: DEMO_PORT (the page, default 5173), PORT (API, default 8787), COS_LOCAL_PORT (default
+// 9000; 0 for any free port on each), COS_LOCAL_DATA (default .cos-local), JWT_SECRET /
+// UPLOAD_TOKEN_SECRET (override the dev ones).
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -16,7 +19,8 @@ import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { startCosLocal } from "../emulator/server";
-import { devVars } from "./dev-env";
+import { startDemoServer } from "./demo-server";
+import { devJwt, devVars } from "./dev-env";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 60_000;
@@ -45,7 +49,8 @@ const cos = await startCosLocal({
 });
 const apiPort = await freePort(Number(process.env.PORT ?? 8787));
 const api = `http://${HOST}:${apiPort}`;
-const vars = Object.entries(devVars(cos)).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+const demo = await startDemoServer({ port: await freePort(Number(process.env.DEMO_PORT ?? 5173)), api, token: (sub, ttlSeconds) => devJwt(sub, { ttlSeconds }) });
+const vars = Object.entries({ ...devVars(cos), CORS_ORIGINS: demo.url }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 
 const wrangler = spawn(
   process.execPath,
@@ -73,12 +78,12 @@ async function stop(code: number): Promise<void> {
   signalWrangler("SIGTERM");
   await Promise.race([wranglerExit, delay(5_000)]);
   signalWrangler("SIGKILL"); // a workerd that outlived wrangler
-  await Promise.race([cos.close(), delay(2_000)]);
+  await Promise.race([Promise.all([cos.close(), demo.close()]), delay(2_000)]);
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
 void wranglerExit.then(([code]) => {
-  if (!stopping) console.error(`cos-direct dev: wrangler exited (${code ?? "signal"}); stopping cos-local`);
+  if (!stopping) console.error(`cos-direct dev: wrangler exited (${code ?? "signal"}); stopping cos-local and the demo`);
   void stop(typeof code === "number" && code !== 0 ? code : 1);
 });
 
@@ -101,5 +106,5 @@ try {
   await stop(1);
 }
 if (!stopping) {
-  console.log(`cos-direct dev: API ${api} (routes under /v1, contract at ${api}/v1/openapi.json)  cos-local ${cos.url}  dev JWT: npm run -s dev:token -- <sub>  (Ctrl-C stops both)`);
+  console.log(`cos-direct dev: open ${demo.url}  (API ${api} with its contract at ${api}/v1/openapi.json, cos-local ${cos.url}; dev JWT: npm run -s dev:token -- <sub>; Ctrl-C stops all)`);
 }

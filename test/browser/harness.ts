@@ -12,7 +12,6 @@
 //   it("...", async () => { const page = await rig().page(); ... await rig().screenshot(page, "name"); });
 
 import { mkdir, readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -20,6 +19,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, beforeAll } from "vitest";
 import { corsToXml, type CorsConfiguration } from "../../emulator/cors";
 import { authorization, keyTime } from "../../functions/cos/sign";
+import { send, serveRoutes, type Route } from "../../scripts/demo-server";
 import { startClientHarness, type ClientHarness, type ClientHarnessOptions } from "../node/client-harness";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -46,13 +46,11 @@ const TEST_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <body><h1>cos-direct browser test</h1><pre id="log" aria-live="polite"></pre>
 <script type="module">import * as cosDirect from "/client.js"; window.cosDirect = cosDirect; window.ready = true;</script></body></html>`;
 
-export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-
 export interface BrowserHarnessOptions {
   /** Passed to startClientHarness (vars for the functions, cos-local options). */
   client?: ClientHarnessOptions;
-  /** Extra page-server routes by path (without query), e.g. { "/demo": ... }. */
-  routes?: Record<string, Route>;
+  /** Extra page-server routes by path (without query); a function gets the running client harness (e.g. the demo's routes). */
+  routes?: Record<string, Route> | ((client: ClientHarness) => Record<string, Route>);
   /** Extra Chromium flags. */
   chromiumArgs?: string[];
 }
@@ -72,34 +70,22 @@ export interface BrowserHarness {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-  res.end(body);
-}
-
 export async function startBrowserHarness(options: BrowserHarnessOptions = {}): Promise<BrowserHarness> {
   const routes: Record<string, Route> = {
     "/": (_req, res) => send(res, 200, "text/html; charset=utf-8", TEST_PAGE),
     "/client.js": async (_req, res) => send(res, 200, "text/javascript", await clientBundleCode()),
     "/cos-js-sdk.js": async (_req, res) => send(res, 200, "text/javascript", await readFile(join(ROOT, "node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))),
     "/favicon.ico": (_req, res) => send(res, 204, "image/x-icon", ""),
-    ...options.routes,
   };
-  const server: Server = createServer((req, res) => {
-    const route = routes[new URL(req.url ?? "/", "http://x").pathname];
-    if (!route) return send(res, 404, "text/plain", "not found");
-    Promise.resolve(route(req, res)).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, "text/plain", String(error));
-    });
-  });
-  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const closeServer = () => new Promise<void>((closed) => server.close(() => closed()));
+  // The page's origin must be known before the functions start (their CORS_ORIGINS); routes are added after.
+  const server = await serveRoutes(routes, 0);
+  const origin = server.url;
   let client: ClientHarness | undefined;
   let browser: Browser | undefined;
   try {
     const vars = { CORS_ORIGINS: origin, ...options.client?.vars };
     client = await startClientHarness({ ...options.client, vars });
+    Object.assign(routes, typeof options.routes === "function" ? options.routes(client) : options.routes);
     browser = await launchChromium(options.chromiumArgs);
     await mkdir(SCREENSHOTS, { recursive: true });
     const contexts: BrowserContext[] = [];
@@ -114,7 +100,8 @@ export async function startBrowserHarness(options: BrowserHarnessOptions = {}): 
         contexts.push(context);
         const page = await context.newPage();
         await page.goto(origin + path);
-        if (path === "/") await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+        // The test page sets window.ready once the client is loaded; a page mounted at "/" instead (the demo) sets body[data-ready].
+        if (path === "/") await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true || document.body?.dataset.ready === "true");
         return page;
       },
       async screenshot(page, name) {
@@ -135,13 +122,13 @@ export async function startBrowserHarness(options: BrowserHarnessOptions = {}): 
         for (const context of contexts) await context.close().catch(() => undefined);
         await running.browser.close().catch(() => undefined);
         await running.client.close();
-        await closeServer();
+        await server.close();
       },
     };
   } catch (error) {
     await browser?.close().catch(() => undefined);
     await client?.close().catch(() => undefined);
-    await closeServer();
+    await server.close();
     throw error;
   }
 }

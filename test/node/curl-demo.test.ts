@@ -1,6 +1,7 @@
 // Issue 3 "What it must show": with `npm run dev` (scripts/dev.ts: cos-local + wrangler dev), the
 // curl-only script uploads 20 MB in parts, reads back identical bytes, and gets 403 when another
-// user completes. The script runs with its own defaults for the JWT secret, so this also pins that
+// user completes. Issue 5: the same process serves the demo page, moves to free ports when its
+// ports are taken, and leaves nothing listening after Ctrl-C. The script runs with its own defaults for the JWT secret, so this also pins that
 // it matches the dev-only secret `npm run dev` configures.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -40,3 +41,46 @@ it("scripts/curl-demo.sh passes against npm run dev", async () => {
   expect(code).toBe(0);
   expect(output).toContain("HTTP 403 NotYourUpload");
 }, 60_000);
+
+it("serves the demo page: its config points at the API, and its DEV-ONLY token is accepted there", async () => {
+  const page = await fetch(dev.demoUrl);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("<title>cos-direct demo</title>");
+  expect(await (await fetch(`${dev.demoUrl}/config.json`)).json()).toEqual({ api: dev.apiUrl });
+  const { token } = (await (await fetch(`${dev.demoUrl}/dev/token`)).json()) as { token: string };
+  const list = await fetch(`${dev.apiUrl}/v1/uploads`, { headers: { authorization: `Bearer ${token}`, origin: dev.demoUrl } });
+  expect(list.status).toBe(200);
+  // The functions allow the demo's origin (CORS_ORIGINS), so the page may read their answers.
+  expect(list.headers.get("access-control-allow-origin")).toBe(dev.demoUrl);
+  const script = await fetch(`${dev.demoUrl}/demo.js`);
+  expect(script.headers.get("content-type")).toContain("javascript");
+  expect((await script.text()).length).toBeGreaterThan(10_000);
+});
+
+/** Whether something accepts connections on `url`'s port. */
+const listening = (url: string) => fetch(url, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false);
+
+it("ports already taken are skipped, and Ctrl-C (SIGINT to the group) leaves nothing listening", async () => {
+  const port = (url: string) => new URL(url).port;
+  const otherData = await mkdtemp(join(tmpdir(), "cos-direct-dev-2-"));
+  const other = await startDevProcess({
+    dataDir: otherData,
+    timeoutMs: 45_000,
+    // The first instance holds these: the second must move to the next free ones.
+    env: { PORT: port(dev.apiUrl), COS_LOCAL_PORT: port(dev.cosUrl), DEMO_PORT: port(dev.demoUrl) },
+  });
+  try {
+    expect(other.apiUrl).not.toBe(dev.apiUrl);
+    expect(other.cosUrl).not.toBe(dev.cosUrl);
+    expect(other.demoUrl).not.toBe(dev.demoUrl);
+    expect(await listening(`${other.apiUrl}/healthz`)).toBe(true);
+    process.kill(-other.pid, "SIGINT");
+    expect(await other.exited).toBe(0);
+    for (const url of [`${other.apiUrl}/healthz`, other.cosUrl, other.demoUrl]) expect(await listening(url), url).toBe(false);
+    // The first instance is untouched.
+    expect(await listening(`${dev.apiUrl}/healthz`)).toBe(true);
+  } finally {
+    await other.stop();
+    await rm(otherData, { recursive: true, force: true });
+  }
+}, 90_000);

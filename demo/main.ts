@@ -1,0 +1,211 @@
+// The demo page: the client's browser entry (client/index.ts) with no framework. Each picked or
+// dropped file becomes an upload task and a row (progress, speed, ETA, state, pause / resume /
+// cancel; key, ETag, CRC64 and a download link when done). Checkpoints live in localStorage (the
+// browser entry's default), so picking the same file after a reload resumes it. The functions' URL
+// comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
+// which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
+
+import { createUploader, type Progress, type TaskState, type UploadTask } from "../client/index";
+
+interface DemoConfig {
+  /** The functions' origin. */
+  api: string;
+}
+
+const $ = <T extends Element = HTMLElement>(selector: string, root: ParentNode = document) => root.querySelector(selector) as T;
+
+/** Bytes as a person reads them (1 KB = 1024 bytes, as the benchmarks count). */
+function formatBytes(n: number): string {
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} ${units[0]}` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return "";
+  if (seconds < 1) return "less than a second left";
+  if (seconds < 90) return `${Math.round(seconds)} s left`;
+  return `${Math.round(seconds / 60)} min left`;
+}
+
+const STATE_WORDS: Record<TaskState, string> = {
+  queued: "Waiting",
+  initiating: "Starting",
+  hashing: "Checking parts already sent",
+  uploading: "Uploading",
+  paused: "Paused",
+  completing: "Finishing",
+  done: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+/** What went wrong, in words a person can act on (the client's typed errors, by name). */
+function explain(error: unknown): string {
+  const e = error as { name?: string; message?: string; status?: number; code?: string };
+  switch (e?.name) {
+    case "CorsError":
+      return "The bucket's CORS rule does not let this page read the ETag header, so no part can be confirmed. Add ETag (and x-cos-hash-crc64ecma) to ExposeHeader in the bucket's CORS configuration.";
+    case "NetworkError":
+      return "The server could not be reached (network error). Check the connection, then press Resume.";
+    case "IntegrityError":
+      return "The data COS stored differs from the file (checksum mismatch): the file may have changed while it was uploading. Upload it again.";
+    case "CancelledError":
+      return "Cancelled. Nothing is left on the server.";
+    case "ApiError":
+      if (e.status === 401) return "Your session has expired. Reload the page.";
+      if (e.status === 413) return "This file is larger than the service allows.";
+      if (e.status === 415) return "This type of file is not allowed.";
+      if (e.status === 429) return "Too many uploads at once. Wait a moment, then press Resume.";
+      return `The upload service refused: ${e.message ?? e.code}`;
+    case "HttpError":
+      return `COS refused the upload (${e.status}${e.code ? ` ${e.code}` : ""}). Press Resume to try again.`;
+    default:
+      return e?.message ?? String(error);
+  }
+}
+
+let token: { value: string; expiresAt: number } | undefined;
+
+/** DEV-ONLY: a short-lived JWT from the demo server; refreshed a minute before it expires. */
+async function devToken(): Promise<string> {
+  if (!token || token.expiresAt - Date.now() < 60_000) {
+    const res = await fetch("/dev/token");
+    if (!res.ok) throw new Error(`GET /dev/token answered ${res.status}`);
+    const body = (await res.json()) as { token: string; expiresAt: number };
+    token = { value: body.token, expiresAt: body.expiresAt };
+  }
+  return token.value;
+}
+
+function say(text: string): void {
+  $("#status").textContent = text;
+}
+
+/** One row per task, updated from the task's callbacks. */
+function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; onStateChange(s: TaskState): void }) => UploadTask, downloadUrl: (key: string) => Promise<string>): void {
+  const row = ($<HTMLTemplateElement>("#row").content.firstElementChild as HTMLLIElement).cloneNode(true) as HTMLLIElement;
+  $("#uploads").prepend(row);
+  $(".name", row).textContent = file.name;
+  $(".size", row).textContent = formatBytes(file.size);
+  const progress = $<HTMLProgressElement>("progress", row);
+  progress.setAttribute("aria-label", `Upload of ${file.name}`);
+  for (const button of row.querySelectorAll("button")) button.setAttribute("aria-label", `${button.textContent} ${file.name}`);
+  let percent = 0;
+  const show = (state: TaskState) => {
+    row.dataset.state = state;
+    // Speed and time left mean nothing while nothing moves.
+    if (!["uploading", "completing"].includes(state)) $(".figures", row).textContent = `${Math.floor(percent)}%`;
+    $(".state", row).textContent = STATE_WORDS[state];
+    $<HTMLButtonElement>('[data-action="pause"]', row).disabled = !["queued", "initiating", "hashing", "uploading"].includes(state);
+    $<HTMLButtonElement>('[data-action="resume"]', row).disabled = !["paused", "failed"].includes(state);
+    $<HTMLButtonElement>('[data-action="cancel"]', row).disabled = ["completing", "done", "cancelled"].includes(state);
+  };
+  const task = start({
+    onProgress(p) {
+      percent = p.percent;
+      progress.value = p.percent;
+      const speed = p.speed > 0 ? `${formatBytes(p.speed)}/s` : "";
+      const left = p.loaded < p.total ? formatEta(p.eta) : "";
+      $(".figures", row).textContent = [`${Math.floor(p.percent)}%`, speed, left].filter(Boolean).join(" · ");
+    },
+    onStateChange: (state) => show(state),
+  });
+  row.dataset.task = task.id;
+  show(task.state);
+  row.addEventListener("click", (event) => {
+    const action = (event.target as HTMLElement).closest("button")?.dataset.action;
+    if (action === "pause") task.pause();
+    if (action === "resume") {
+      $(".error", row).hidden = true;
+      task.resume();
+      watch();
+    }
+    if (action === "cancel") void task.cancel();
+  });
+  const watch = () =>
+    task.done.then(
+      async (result) => {
+        $(".key", row).textContent = result.key;
+        $(".etag", row).textContent = result.etag;
+        $(".crc64", row).textContent = result.crc64 ?? "";
+        $<HTMLAnchorElement>(".download", row).href = await downloadUrl(result.key);
+        $(".result", row).hidden = false;
+        say(`${file.name} is uploaded.`);
+        void refreshUnfinished();
+      },
+      (error) => {
+        const text = explain(error);
+        $(".error", row).textContent = text;
+        $(".error", row).hidden = false;
+        say(`${file.name}: ${text}`);
+        void refreshUnfinished();
+      },
+    );
+  void watch();
+}
+
+let refreshUnfinished: () => Promise<void> = async () => undefined;
+
+async function main(): Promise<void> {
+  const config = (await (await fetch("/config.json")).json()) as DemoConfig;
+  const uploader = createUploader({ endpoint: config.api, getToken: devToken });
+
+  const start = (files: Iterable<File>) => {
+    for (const file of files) {
+      addRow(file, (handlers) => uploader.upload({ body: file, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+    }
+  };
+  const input = $<HTMLInputElement>("#files");
+  input.addEventListener("change", () => {
+    start(input.files ?? []);
+    input.value = "";
+  });
+  const drop = $<HTMLDivElement>("#drop");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    start(event.dataTransfer?.files ?? []);
+  });
+  // Keyboard: Enter or Space on the drop zone opens the file picker.
+  drop.addEventListener("keydown", (event) => {
+    if (event.target === drop && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      input.click();
+    }
+  });
+  $("#pause-all").addEventListener("click", () => uploader.pauseAll());
+  $("#resume-all").addEventListener("click", () => uploader.resumeAll());
+
+  refreshUnfinished = async () => {
+    const list = $("#unfinished");
+    try {
+      const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled", "failed"].includes(t.state)).map((t) => t.uploadId));
+      const items = (await uploader.unfinished()).filter((u) => !running.has(u.uploadId));
+      list.replaceChildren(
+        ...items.map((u) => {
+          const li = document.createElement("li");
+          li.dataset.uploadId = u.uploadId;
+          li.textContent = `${u.key} (started ${new Date(u.initiated).toLocaleString()})${u.resumable ? ": pick the same file to resume" : ": started elsewhere"}`;
+          return li;
+        }),
+      );
+      if (!items.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
+    } catch (error) {
+      list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
+    }
+  };
+  await refreshUnfinished();
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error: unknown) => say(`The demo could not start: ${explain(error)}`));

@@ -1,0 +1,162 @@
+// The demo page (demo/, served by scripts/demo-server.ts's routes) in Chromium, against the functions
+// in workerd and cos-local (issue 5 "End-to-end tests"). Files are real files on disk picked through
+// the file input, so a file picked again after a reload is the same File (name, size, lastModified).
+// cos-local is slowed a little per part where a test needs to act mid-upload.
+
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_SUBJECT, demoRoutes } from "../../scripts/demo-server";
+import { corsHidingEtag, useBrowserHarness } from "./harness";
+
+const MiB = 1024 * 1024;
+const rig = useBrowserHarness({ routes: (client) => demoRoutes({ api: client.endpoint, token: (sub, ttl) => client.token(sub, ttl) }) });
+
+let dir: string;
+const files: Record<string, { path: string; sha256: string; size: number }> = {};
+async function file(name: string, size: number) {
+  const bytes = randomBytes(size);
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  files[name] = { path, sha256: createHash("sha256").update(bytes).digest("hex"), size };
+  return files[name];
+}
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "demo-e2e-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function openDemo(): Promise<Page> {
+  const page = await rig().page("/");
+  await page.waitForSelector("body[data-ready=true]");
+  return page;
+}
+
+/** The row of the upload of `name` (the newest, when the file was picked twice). */
+const row = (page: Page, name: string) => page.locator(".upload", { has: page.locator(".name", { hasText: new RegExp(`^${name.replace(/\./g, "\\.")}$`) }) }).first();
+const percentOf = async (page: Page, name: string) => Number(await row(page, name).locator("progress").getAttribute("value"));
+async function waitPercent(page: Page, name: string, atLeast: number): Promise<void> {
+  await expect.poll(() => percentOf(page, name), { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(atLeast);
+}
+const stateOf = (page: Page, name: string) => row(page, name).getAttribute("data-state");
+
+/** The object's bytes, read back from cos-local through a presigned GET, as SHA-256. */
+async function readBackSha(page: Page, name: string): Promise<string> {
+  const key = (await row(page, name).locator(".key").textContent())!;
+  return rig().client.readBackSha256(key, DEMO_SUBJECT);
+}
+
+/** Slows every part PUT by `ms` on cos-local (so a click lands mid-upload); cleared after each test. */
+const slowParts = (ms: number) => rig().client.fault({ kind: "delay", method: "PUT", query: "partNumber", delayMs: ms, count: 10_000 });
+afterEach(() => rig().client.clearFaults());
+
+/** A fresh demo page uploading a new `size`-byte file `name` with parts slowed, once `percent` of it is sent. */
+async function uploadUntil(name: string, size: number, percent: number) {
+  const f = await file(name, size);
+  rig().client.resetCounters();
+  const page = await openDemo();
+  slowParts(80);
+  await page.setInputFiles("#files", f.path);
+  await waitPercent(page, name, percent);
+  return { f, page, client: rig().client };
+}
+
+describe("the demo page in Chromium", () => {
+  it("uploads three files at once (one of 50 MB in parts), pauses and resumes the big one; the bytes read back are identical", async () => {
+    const big = await file("big-50mb.bin", 50 * MiB);
+    const small = await file("small.txt", 200 * 1024);
+    const medium = await file("medium.bin", 3 * MiB + 17);
+    const page = await openDemo();
+    slowParts(60);
+    await page.setInputFiles("#files", [big.path, small.path, medium.path]);
+    await waitPercent(page, "big-50mb.bin", 20);
+    await row(page, "big-50mb.bin").getByRole("button", { name: "Pause big-50mb.bin" }).click();
+    await expect.poll(() => stateOf(page, "big-50mb.bin")).toBe("paused");
+    const pausedAt = await percentOf(page, "big-50mb.bin");
+    expect(pausedAt).toBeLessThan(100);
+    await rig().screenshot(page, "demo-mid-upload-paused");
+    // Paused stays paused: no progress while it waits.
+    await page.waitForTimeout(500);
+    // (A part whose answer was already on its way when Pause was pressed may still count.)
+    expect(await percentOf(page, "big-50mb.bin")).toBeLessThanOrEqual(pausedAt + (100 * MiB) / big.size);
+    await row(page, "big-50mb.bin").getByRole("button", { name: "Resume big-50mb.bin" }).click();
+    for (const name of ["big-50mb.bin", "small.txt", "medium.bin"]) await expect.poll(() => stateOf(page, name), { timeout: 60_000 }).toBe("done");
+    await rig().screenshot(page, "demo-done");
+    for (const name of ["big-50mb.bin", "small.txt", "medium.bin"]) {
+      expect(await readBackSha(page, name), name).toBe(files[name].sha256);
+      expect(await row(page, name).locator(".etag").textContent()).toMatch(/^"[0-9a-f]{32}(-\d+)?"$/);
+      expect(await row(page, name).locator(".crc64").textContent()).toMatch(/^\d+$/);
+      const href = await row(page, name).locator("a.download").getAttribute("href");
+      expect(href).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+q-signature/);
+    }
+    // The download link serves the file as COS stored it.
+    const href = (await row(page, "small.txt").locator("a.download").getAttribute("href"))!;
+    expect(Buffer.from(await (await fetch(href)).arrayBuffer())).toEqual(await readFile(small.path));
+  });
+
+  it("after a reload mid-upload, lists the upload and resumes it when the same file is picked; no finished part is sent twice", async () => {
+    const { f, page, client } = await uploadUntil("resume.bin", 20 * MiB, 30);
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await expect.poll(() => page.locator("#unfinished").textContent()).toMatch(/resume\.bin.*pick the same file to resume/);
+    await rig().screenshot(page, "demo-after-reload-unfinished");
+    await page.setInputFiles("#files", f.path);
+    await expect.poll(() => stateOf(page, "resume.bin"), { timeout: 60_000 }).toBe("done");
+    expect(await readBackSha(page, "resume.bin")).toBe(f.sha256);
+    const perUpload = Object.values(client.counters().parts);
+    expect(perUpload).toHaveLength(1); // one multipart upload, resumed, not a second one
+    const counts = Object.values(perUpload[0]);
+    expect(counts).toHaveLength(20);
+    expect(counts.every((n) => n === 1), JSON.stringify(perUpload[0])).toBe(true);
+    // Done: the unfinished list no longer has it.
+    await expect.poll(() => page.locator("#unfinished").textContent()).not.toContain("resume.bin");
+  });
+
+  it("cancel aborts the multipart upload on cos-local", async () => {
+    const { page, client } = await uploadUntil("cancel.bin", 20 * MiB, 10);
+    await row(page, "cancel.bin").getByRole("button", { name: "Cancel cancel.bin" }).click();
+    await expect.poll(() => stateOf(page, "cancel.bin")).toBe("cancelled");
+    await expect.poll(() => row(page, "cancel.bin").locator(".error").textContent()).toMatch(/Cancelled/);
+    expect(client.counters().operations.AbortMultipartUpload).toBeGreaterThanOrEqual(1);
+    expect((await client.listUploads(DEMO_SUBJECT)).map((u) => basename(u.key))).not.toContain("cancel.bin");
+  });
+
+  it("the plain HTML form uploads through the policy, and a file over its content-length-range is refused", async () => {
+    const ok = await file("form-ok.txt", 800);
+    const tooBig = await file("form-too-big.txt", 1001);
+    const page = await rig().page("/form?maxBytes=1000");
+    await page.setInputFiles("#file", ok.path);
+    await Promise.all([page.waitForURL(/\/form\/done\?/), page.getByRole("button", { name: "Upload" }).click()]);
+    const key = (await page.locator(".key").textContent())!;
+    expect(key).toMatch(new RegExp(`^users/${DEMO_SUBJECT}/.*form-ok\\.txt$`));
+    await rig().screenshot(page, "demo-form-done");
+    expect(await rig().client.readBackSha256(key, DEMO_SUBJECT)).toBe(ok.sha256);
+
+    await page.goto(`${rig().origin}/form?maxBytes=1000`);
+    await page.setInputFiles("#file", tooBig.path);
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Upload" }).click()]);
+    expect(response.status()).toBe(400);
+    expect(await response.text()).toContain("EntityTooLarge");
+    const confirm = await rig().client.api("POST", "/v1/objects/confirm", { key: key.replace("form-ok.txt", "form-too-big.txt") }, DEMO_SUBJECT);
+    expect(confirm.status).toBe(404);
+  });
+
+  it("shows the CORS message within seconds when the bucket's CORS hides ETag", async () => {
+    const f = await file("cors.bin", 2 * MiB + 5);
+    await rig().setBucketCors(corsHidingEtag(rig().origin));
+    try {
+      const page = await openDemo();
+      const started = Date.now();
+      await page.setInputFiles("#files", f.path);
+      await expect.poll(() => row(page, "cors.bin").locator(".error").textContent(), { timeout: 10_000 }).toContain("ExposeHeader");
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await page.locator("#status").textContent()).toContain("CORS");
+      await rig().screenshot(page, "demo-cors-hides-etag");
+    } finally {
+      await rig().setBucketCors(null);
+    }
+  });
+});
