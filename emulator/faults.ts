@@ -28,11 +28,30 @@ export interface FaultSpec {
   afterBytes?: number;
   /** kind "slow": throttle the body transfer to this many bits per second. */
   bitsPerSecond?: number;
+  /**
+   * Fire on this fraction (0-1) of the matching requests instead of every one, drawn from a PRNG
+   * seeded with `seed` (default: the fault's id), so a soak run can be repeated. `count` still caps it.
+   */
+  probability?: number;
+  seed?: number;
 }
 
 export interface ActiveFault extends FaultSpec {
   id: number;
   remaining: number;
+  /** The next draw in [0, 1) for `probability` (mulberry32). */
+  random?: () => number;
+}
+
+/** mulberry32: a small seeded PRNG, enough to spread faults over requests repeatably. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface RequestSummary {
@@ -52,7 +71,9 @@ export class Faults {
     const count = spec.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new Error(`fault count must be a positive integer; got ${JSON.stringify(spec.count)}`);
     if (spec.pathRegex !== undefined) new RegExp(spec.pathRegex); // throws on a bad pattern now, not per request
-    const fault: ActiveFault = { ...spec, count, id: this.nextId++, remaining: count };
+    if (spec.probability !== undefined && !(spec.probability > 0 && spec.probability <= 1)) throw new Error(`fault probability must be in (0, 1]; got ${JSON.stringify(spec.probability)}`);
+    const id = this.nextId++;
+    const fault: ActiveFault = { ...spec, count, id, remaining: count, ...(spec.probability !== undefined ? { random: seeded(spec.seed ?? id) } : {}) };
     this.faults.push(fault);
     return fault;
   }
@@ -67,7 +88,8 @@ export class Faults {
 
   /** The first armed fault matching the request, consumed once; undefined when none matches. */
   take(request: RequestSummary): ActiveFault | undefined {
-    const fault = this.faults.find((f) => matches(f, request));
+    // A fault with a probability draws for every matching request; a miss lets the next fault try.
+    const fault = this.faults.find((f) => matches(f, request) && (!f.random || f.random() < f.probability!));
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining === 0) this.faults = this.faults.filter((f) => f !== fault);

@@ -74,6 +74,25 @@ describe("error faults", () => {
   it("refuses malformed fault specs", async () => {
     expect((await control(local, "POST", "faults", { kind: "explode" })).status).toBe(400);
     expect((await control(local, "POST", "faults", { kind: "500", count: 0 })).status).toBe(400);
+    expect((await control(local, "POST", "faults", { kind: "500", probability: 0 })).status).toBe(400);
+    expect((await control(local, "POST", "faults", { kind: "500", probability: 1.5 })).status).toBe(400);
+  });
+
+  it("fires on about `probability` of the matching requests, the same ones for the same seed", async () => {
+    const run = async () => {
+      await control(local, "DELETE", "faults");
+      await control(local, "POST", "faults", { kind: "500", method: "HEAD", probability: 0.2, seed: 7, count: 1000 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 200; i++) statuses.push((await send(local, { method: "HEAD", key: "p.txt" })).status);
+      return statuses;
+    };
+    await send(local, { method: "PUT", key: "p.txt", body: "x" });
+    const first = await run();
+    const failed = first.filter((s) => s === 500).length;
+    expect(failed).toBeGreaterThan(20);
+    expect(failed).toBeLessThan(65);
+    expect(first.filter((s) => s !== 500).every((s) => s === 200)).toBe(true);
+    expect(await run()).toEqual(first);
   });
 });
 
