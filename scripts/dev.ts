@@ -1,7 +1,8 @@
 // `npm run dev`: cos-local (data under .cos-local/), the functions in workerd (`wrangler dev`)
-// pointed at it, and the demo page (scripts/demo-server.ts), on 127.0.0.1, no cloud account. The
-// functions allow the demo's origin (CORS_ORIGINS); cos-local's dev CORS rule exposes ETag to any
-// origin. Ctrl-C stops everything: wrangler's own binary is
+// pointed at it, and the demo page (scripts/demo-server.ts), on 127.0.0.1, no cloud account. Both
+// allow the demo's origin as a deployment would allow its app: the functions by CORS_ORIGINS, and
+// cos-local's bucket CORS by a rule for that origin exposing ETag and the CRC64 header (a bucket
+// rule set with PUT /?cors still wins, as on COS). Ctrl-C stops everything: wrangler's own binary is
 // started in a process group of its own, and the whole group is signalled, so no workerd is left
 // holding a port. Ports already taken are skipped (the next free one is used and printed).
 //
@@ -18,6 +19,7 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { DEV_CORS, type CorsConfiguration } from "../emulator/cors";
 import { startCosLocal } from "../emulator/server";
 import { startDemoServer } from "./demo-server";
 import { devJwt, devVars } from "./dev-env";
@@ -43,13 +45,22 @@ async function freePort(preferred: number): Promise<number> {
   throw new Error(`no free port on ${HOST} in ${preferred}-${preferred + 19}`);
 }
 
+/** cos-local's dev rule (ETag, CRC64... exposed) for the demo's origin only: without ETag the client cannot confirm a part. */
+function corsFor(origin: string): CorsConfiguration {
+  return { rules: DEV_CORS.rules.map((rule) => ({ ...rule, id: "cos-direct-demo", allowedOrigins: [origin] })) };
+}
+
+// The demo's port is chosen first: cos-local's CORS rule names its origin.
+const demoPort = await freePort(Number(process.env.DEMO_PORT ?? 5173));
+const demoOrigin = `http://${HOST}:${demoPort}`;
 const cos = await startCosLocal({
   port: await freePort(Number(process.env.COS_LOCAL_PORT ?? 9000)),
   dataDir: resolve(process.env.COS_LOCAL_DATA || ".cos-local"),
+  cors: corsFor(demoOrigin),
 });
 const apiPort = await freePort(Number(process.env.PORT ?? 8787));
 const api = `http://${HOST}:${apiPort}`;
-const demo = await startDemoServer({ port: await freePort(Number(process.env.DEMO_PORT ?? 5173)), api, token: (sub, ttlSeconds) => devJwt(sub, { ttlSeconds }) });
+const demo = await startDemoServer({ port: demoPort, api, token: (sub, ttlSeconds) => devJwt(sub, { ttlSeconds }) });
 const vars = Object.entries({ ...devVars(cos), CORS_ORIGINS: demo.url }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 
 const wrangler = spawn(
