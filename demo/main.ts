@@ -5,7 +5,8 @@
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { createUploader, type Progress, type TaskState, type UploadTask } from "../client/index";
+import { createUploader, webStorageStore, type Progress, type TaskState, type UploadTask } from "../client/index";
+import { CHECKPOINT_PREFIX, loadCheckpoint } from "../client/checkpoint";
 
 interface DemoConfig {
   /** The functions' origin. */
@@ -46,12 +47,12 @@ const STATE_WORDS: Record<TaskState, string> = {
 
 /** What went wrong, in words a person can act on (the client's typed errors, by name). */
 function explain(error: unknown): string {
-  const e = error as { name?: string; message?: string; status?: number; code?: string };
+  const e = error as { name?: string; message?: string; status?: number; code?: string; apiMessage?: string };
   switch (e?.name) {
     case "CorsError":
       return "The bucket's CORS rule does not let this page read the ETag header, so no part can be confirmed. Add ETag (and x-cos-hash-crc64ecma) to ExposeHeader in the bucket's CORS configuration.";
     case "NetworkError":
-      return "The server could not be reached (network error). Check the connection, then press Resume.";
+      return "The server could not be reached (network error, or a CORS rule that does not allow this page). Check the connection, then press Resume.";
     case "IntegrityError":
       return "The data COS stored differs from the file (checksum mismatch): the file may have changed while it was uploading. Upload it again.";
     case "CancelledError":
@@ -61,8 +62,11 @@ function explain(error: unknown): string {
       if (e.status === 413) return "This file is larger than the service allows.";
       if (e.status === 415) return "This type of file is not allowed.";
       if (e.status === 429) return "Too many uploads at once. Wait a moment, then press Resume.";
-      return `The upload service refused: ${e.message ?? e.code}`;
+      return `The upload service refused: ${e.apiMessage ?? e.code}`;
     case "HttpError":
+      if (e.code === "RequestTimeTooSkewed") return "This computer's clock is wrong, so COS refused the signed request. Set the clock, then press Resume.";
+      if (e.code === "AccessDenied" || e.code === "SignatureDoesNotMatch") return "COS refused the signed request (it may have expired). Press Resume to get a fresh signature.";
+      if (e.code === "NoSuchUpload") return "COS no longer holds this upload (it was aborted or expired). Pick the file again to start over.";
       return `COS refused the upload (${e.status}${e.code ? ` ${e.code}` : ""}). Press Resume to try again.`;
     default:
       return e?.message ?? String(error);
@@ -96,8 +100,14 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
   progress.setAttribute("aria-label", `Upload of ${file.name}`);
   for (const button of row.querySelectorAll("button")) button.setAttribute("aria-label", `${button.textContent} ${file.name}`);
   let percent = 0;
+  let listed = false;
   const show = (state: TaskState) => {
     row.dataset.state = state;
+    // A resumed upload leaves the "Unfinished uploads" list once it runs again.
+    if (state === "uploading" && !listed) {
+      listed = true;
+      void refreshUnfinished();
+    }
     // Speed and time left mean nothing while nothing moves.
     if (!["uploading", "completing"].includes(state)) $(".figures", row).textContent = `${Math.floor(percent)}%`;
     $(".state", row).textContent = STATE_WORDS[state];
@@ -149,6 +159,26 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
   void watch();
 }
 
+/**
+ * This browser's checkpoints by uploadId: the file's name and how much of it COS already holds. The
+ * name comes from the checkpoint's id (client/checkpoint.ts fingerprint: endpoint|target|name|size|...).
+ */
+async function localCheckpoints(): Promise<Map<string, { name: string; sent: number; size: number }>> {
+  const found = new Map<string, { name: string; sent: number; size: number }>();
+  let store;
+  try {
+    store = webStorageStore(localStorage);
+  } catch {
+    return found; // storage disabled: the client keeps checkpoints in memory, none survive a reload
+  }
+  for (const id of await store.keys(CHECKPOINT_PREFIX)) {
+    const cp = await loadCheckpoint(store, id);
+    const name = decodeURIComponent(id.slice(CHECKPOINT_PREFIX.length).split("|")[2] ?? "");
+    if (cp) found.set(cp.uploadId, { name: name || cp.key, sent: cp.parts.reduce((sum, part) => sum + part.size, 0), size: cp.size });
+  }
+  return found;
+}
+
 let refreshUnfinished: () => Promise<void> = async () => undefined;
 
 async function main(): Promise<void> {
@@ -190,16 +220,21 @@ async function main(): Promise<void> {
     const list = $("#unfinished");
     try {
       const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled", "failed"].includes(t.state)).map((t) => t.uploadId));
-      const items = (await uploader.unfinished()).filter((u) => !running.has(u.uploadId));
+      const [items, local] = await Promise.all([uploader.unfinished(), localCheckpoints()]);
       list.replaceChildren(
-        ...items.map((u) => {
-          const li = document.createElement("li");
-          li.dataset.uploadId = u.uploadId;
-          li.textContent = `${u.key} (started ${new Date(u.initiated).toLocaleString()})${u.resumable ? ": pick the same file to resume" : ": started elsewhere"}`;
-          return li;
-        }),
+        ...items
+          .filter((u) => !running.has(u.uploadId))
+          .map((u) => {
+            const li = document.createElement("li");
+            li.dataset.uploadId = u.uploadId;
+            const here = local.get(u.uploadId);
+            li.textContent = here
+              ? `${here.name}: ${formatBytes(here.sent)} of ${formatBytes(here.size)} sent (${u.key}). Pick the same file to resume.`
+              : `${u.key} (started ${new Date(u.initiated).toLocaleString()}): started in another browser or device, so it cannot resume here.`;
+            return li;
+          }),
       );
-      if (!items.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
+      if (!list.children.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
     } catch (error) {
       list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
     }

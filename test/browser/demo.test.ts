@@ -101,7 +101,7 @@ describe("the demo page in Chromium", () => {
     const { f, page, client } = await uploadUntil("resume.bin", 20 * MiB, 30);
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
-    await expect.poll(() => page.locator("#unfinished").textContent()).toMatch(/resume\.bin.*pick the same file to resume/);
+    await expect.poll(() => page.locator("#unfinished").textContent()).toMatch(/resume\.bin: [\d.]+ MB of 20 MB sent .*Pick the same file to resume/);
     await rig().screenshot(page, "demo-after-reload-unfinished");
     await page.setInputFiles("#files", f.path);
     await expect.poll(() => stateOf(page, "resume.bin"), { timeout: 60_000 }).toBe("done");
@@ -111,8 +111,28 @@ describe("the demo page in Chromium", () => {
     const counts = Object.values(perUpload[0]);
     expect(counts).toHaveLength(20);
     expect(counts.every((n) => n === 1), JSON.stringify(perUpload[0])).toBe(true);
-    // Done: the unfinished list no longer has it.
+    // Picked again, it leaves the list, and stays off it once done.
     await expect.poll(() => page.locator("#unfinished").textContent()).not.toContain("resume.bin");
+  });
+
+  it("Pause all and Resume all, operated from the keyboard, stop and restart every upload", async () => {
+    const a = await file("all-a.bin", 8 * MiB);
+    const b = await file("all-b.bin", 8 * MiB + 3);
+    const page = await openDemo();
+    slowParts(80);
+    await page.setInputFiles("#files", [a.path, b.path]);
+    await waitPercent(page, "all-a.bin", 10);
+    await page.focus("#pause-all");
+    await page.keyboard.press("Enter");
+    for (const name of ["all-a.bin", "all-b.bin"]) await expect.poll(() => stateOf(page, name)).toBe("paused");
+    await expect.poll(() => row(page, "all-a.bin").locator(".state").textContent()).toBe("Paused");
+    // Focus is visible where the keyboard is (an outline, not the browser's default none).
+    expect(await page.$eval("#pause-all", (el) => getComputedStyle(el).outlineStyle)).not.toBe("none");
+    await rig().screenshot(page, "demo-paused-all");
+    await page.keyboard.press("Tab"); // to Resume all
+    await page.keyboard.press(" ");
+    for (const name of ["all-a.bin", "all-b.bin"]) await expect.poll(() => stateOf(page, name), { timeout: 30_000 }).toBe("done");
+    for (const name of ["all-a.bin", "all-b.bin"]) expect(await readBackSha(page, name), name).toBe(files[name].sha256);
   });
 
   it("cancel aborts the multipart upload on cos-local", async () => {
