@@ -178,7 +178,7 @@ async function main(): Promise<boolean> {
         `## Client throughput: ${(SIZE / MiB / 1024).toFixed(2).replace(/\.00$/, "")} GiB from Node to cos-local
 
 Measured by \`npm run bench\` (bench/client-throughput.ts) on ${new Date().toISOString().slice(0, 10)}; ${machine()}.
-One file on local disk, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, all on 127.0.0.1: cos-local in the bench's process, the functions in workerd, each upload in a fresh Node child process.
+The file and cos-local's data in ${tmpdir()}${tmpdir().startsWith("/dev/shm") ? " (tmpfs: \`TMPDIR=/dev/shm npm run bench\`, so disk writeback does not decide the figures)" : ""}, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, all on 127.0.0.1: cos-local in the bench's process, the functions in workerd, each upload in a fresh Node child process.
 ${ROUNDS} rounds, the three ways interleaved; the median is compared. Each time covers the whole upload (plan, signing, parts, complete), timed inside the uploading process.
 
 | way | median | throughput | uploader CPU (median) | runs |
