@@ -75,6 +75,7 @@ export function demoRoutes(options: DemoOptions): Record<string, Route> {
         page(
           "Upload with a plain HTML form",
           `<p>This form posts straight to COS with a policy the functions signed: files up to ${maxBytes} bytes, under your prefix, for 15 minutes. No JavaScript runs.</p>
+<p>COS itself enforces the policy: a larger file gets COS's own error page (EntityTooLarge); go back and pick a smaller one.</p>
 <form method="post" action="${escapeHtml(json.url)}" enctype="multipart/form-data">
 ${hidden}
 <p><label for="file">File</label> <input id="file" name="file" type="file" required></p>

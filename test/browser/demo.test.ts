@@ -135,11 +135,28 @@ describe("the demo page in Chromium", () => {
     for (const name of ["all-a.bin", "all-b.bin"]) expect(await readBackSha(page, name), name).toBe(files[name].sha256);
   });
 
+  it("a file dropped on the drop zone uploads", async () => {
+    const f = await file("dropped.txt", 5000);
+    const page = await openDemo();
+    const bytes = [...(await readFile(f.path))];
+    // What a drag from the desktop delivers: a drop event whose DataTransfer holds the file.
+    await page.locator("#drop").evaluate((zone, data) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data)], "dropped.txt", { type: "text/plain" }));
+      zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => stateOf(page, "dropped.txt"), { timeout: 15_000 }).toBe("done");
+    await rig().screenshot(page, "demo-dropped");
+    expect(await readBackSha(page, "dropped.txt")).toBe(f.sha256);
+  });
+
   it("cancel aborts the multipart upload on cos-local", async () => {
     const { page, client } = await uploadUntil("cancel.bin", 20 * MiB, 10);
     await row(page, "cancel.bin").getByRole("button", { name: "Cancel cancel.bin" }).click();
     await expect.poll(() => stateOf(page, "cancel.bin")).toBe("cancelled");
     await expect.poll(() => row(page, "cancel.bin").locator(".error").textContent()).toMatch(/Cancelled/);
+    await rig().screenshot(page, "demo-cancelled");
     expect(client.counters().operations.AbortMultipartUpload).toBeGreaterThanOrEqual(1);
     expect((await client.listUploads(DEMO_SUBJECT)).map((u) => basename(u.key))).not.toContain("cancel.bin");
   });
@@ -160,6 +177,7 @@ describe("the demo page in Chromium", () => {
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Upload" }).click()]);
     expect(response.status()).toBe(400);
     expect(await response.text()).toContain("EntityTooLarge");
+    await rig().screenshot(page, "demo-form-too-large");
     const confirm = await rig().client.api("POST", "/v1/objects/confirm", { key: key.replace("form-ok.txt", "form-too-big.txt") }, DEMO_SUBJECT);
     expect(confirm.status).toBe(404);
   });
