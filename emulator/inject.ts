@@ -34,6 +34,21 @@ function hasBody(ctx: Ctx): boolean {
 }
 
 /**
+ * A lost response: the request is handled in full (the part stored, the upload completed), but
+ * nothing of the answer is sent and the connection is cut when the handler finishes, so the caller
+ * cannot tell whether the work was done. Complete's early 200 and heartbeat go nowhere either.
+ */
+function dropResponse(ctx: Ctx): void {
+  const res = ctx.res;
+  res.writeHead = (() => res) as typeof res.writeHead;
+  res.write = (() => true) as typeof res.write;
+  res.end = (() => {
+    res.socket?.destroy();
+    return res;
+  }) as typeof res.end;
+}
+
+/**
  * Applies `fault`. Returns "handled" when the request is finished (socket destroyed), otherwise
  * "continue" after adjusting ctx; error kinds throw the CosLocalError COS would send.
  */
@@ -73,5 +88,8 @@ export async function applyFault(ctx: Ctx, fault: ActiveFault): Promise<"handled
       return "continue";
     case "complete-error-in-200":
       return "continue"; // the Complete handler writes the error inside its 200 body
+    case "drop-response":
+      dropResponse(ctx);
+      return "continue";
   }
 }
