@@ -5,7 +5,7 @@
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { createUploader, webStorageStore, type Progress, type TaskState, type UploadTask } from "../client/index";
+import { createUploader, webStorageStore, type Progress, type TaskState, type UploadResult, type UploadTask } from "../client/index";
 import { CHECKPOINT_PREFIX, loadCheckpoint } from "../client/checkpoint";
 
 interface DemoConfig {
@@ -101,44 +101,13 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
   for (const button of row.querySelectorAll("button")) button.setAttribute("aria-label", `${button.textContent} ${file.name}`);
   let percent = 0;
   let listed = false;
-  const show = (state: TaskState) => {
-    row.dataset.state = state;
-    // A resumed upload leaves the "Unfinished uploads" list once it runs again.
-    if (state === "uploading" && !listed) {
-      listed = true;
-      void refreshUnfinished();
-    }
-    // Speed and time left mean nothing while nothing moves.
-    if (!["uploading", "completing"].includes(state)) $(".figures", row).textContent = `${Math.floor(percent)}%`;
-    $(".state", row).textContent = STATE_WORDS[state];
-    $<HTMLButtonElement>('[data-action="pause"]', row).disabled = !["queued", "initiating", "hashing", "uploading"].includes(state);
-    $<HTMLButtonElement>('[data-action="resume"]', row).disabled = !["paused", "failed"].includes(state);
-    $<HTMLButtonElement>('[data-action="cancel"]', row).disabled = ["completing", "done", "cancelled"].includes(state);
-  };
-  const task = start({
-    onProgress(p) {
-      percent = p.percent;
-      progress.value = p.percent;
-      const speed = p.speed > 0 ? `${formatBytes(p.speed)}/s` : "";
-      const left = p.loaded < p.total ? formatEta(p.eta) : "";
-      $(".figures", row).textContent = [`${Math.floor(p.percent)}%`, speed, left].filter(Boolean).join(" · ");
-    },
-    onStateChange: (state) => show(state),
-  });
-  row.dataset.task = task.id;
-  show(task.state);
-  row.addEventListener("click", (event) => {
-    const action = (event.target as HTMLElement).closest("button")?.dataset.action;
-    if (action === "pause") task.pause();
-    if (action === "resume") {
-      $(".error", row).hidden = true;
-      task.resume();
-      watch();
-    }
-    if (action === "cancel") void task.cancel();
-  });
-  const watch = () =>
-    task.done.then(
+  let task: UploadTask | undefined;
+  // A failed task gets a new `done` when resumed (by its button or by Resume all): watch each once.
+  let watched: Promise<UploadResult> | undefined;
+  const watch = () => {
+    if (!task || task.done === watched) return;
+    watched = task.done;
+    watched.then(
       async (result) => {
         $(".key", row).textContent = result.key;
         $(".etag", row).textContent = result.etag;
@@ -156,7 +125,45 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
         void refreshUnfinished();
       },
     );
-  void watch();
+  };
+  const show = (state: TaskState) => {
+    row.dataset.state = state;
+    if (state === "queued") {
+      $(".error", row).hidden = true;
+      watch();
+    }
+    // A resumed upload leaves the "Unfinished uploads" list once it runs again.
+    if (state === "uploading" && !listed) {
+      listed = true;
+      void refreshUnfinished();
+    }
+    // Speed and time left mean nothing while nothing moves.
+    if (!["uploading", "completing"].includes(state)) $(".figures", row).textContent = `${Math.floor(percent)}%`;
+    $(".state", row).textContent = STATE_WORDS[state];
+    $<HTMLButtonElement>('[data-action="pause"]', row).disabled = !["queued", "initiating", "hashing", "uploading"].includes(state);
+    $<HTMLButtonElement>('[data-action="resume"]', row).disabled = !["paused", "failed"].includes(state);
+    $<HTMLButtonElement>('[data-action="cancel"]', row).disabled = ["completing", "done", "cancelled"].includes(state);
+  };
+  const started = start({
+    onProgress(p) {
+      percent = p.percent;
+      progress.value = p.percent;
+      const speed = p.speed > 0 ? `${formatBytes(p.speed)}/s` : "";
+      const left = p.loaded < p.total ? formatEta(p.eta) : "";
+      $(".figures", row).textContent = [`${Math.floor(p.percent)}%`, speed, left].filter(Boolean).join(" · ");
+    },
+    onStateChange: (state) => show(state),
+  });
+  task = started;
+  row.dataset.task = started.id;
+  show(started.state);
+  watch();
+  row.addEventListener("click", (event) => {
+    const action = (event.target as HTMLElement).closest("button")?.dataset.action;
+    if (action === "pause") started.pause();
+    if (action === "resume") started.resume();
+    if (action === "cancel") void started.cancel();
+  });
 }
 
 /**

@@ -135,6 +135,23 @@ describe("the demo page in Chromium", () => {
     for (const name of ["all-a.bin", "all-b.bin"]) expect(await readBackSha(page, name), name).toBe(files[name].sha256);
   });
 
+  it("a failed upload says so in words and completes when resumed", async () => {
+    const f = await file("fails.txt", 4000);
+    const page = await openDemo();
+    // Every PUT answers 500 until the client's retries run out (5 attempts).
+    rig().client.fault({ kind: "500", method: "PUT", count: 10_000 });
+    await page.setInputFiles("#files", f.path);
+    await expect.poll(() => stateOf(page, "fails.txt"), { timeout: 30_000 }).toBe("failed");
+    expect(await row(page, "fails.txt").locator(".error").textContent()).toMatch(/^COS refused the upload \(500.*\)\. Press Resume to try again\.$/);
+    await rig().screenshot(page, "demo-failed");
+    rig().client.clearFaults();
+    await row(page, "fails.txt").getByRole("button", { name: "Resume fails.txt" }).click();
+    await expect.poll(() => stateOf(page, "fails.txt"), { timeout: 15_000 }).toBe("done");
+    // The new attempt's result reaches the row, and the old error is gone.
+    expect(await row(page, "fails.txt").locator(".error").isHidden()).toBe(true);
+    expect(await readBackSha(page, "fails.txt")).toBe(f.sha256);
+  });
+
   it("a file dropped on the drop zone uploads", async () => {
     const f = await file("dropped.txt", 5000);
     const page = await openDemo();
