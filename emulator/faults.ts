@@ -44,7 +44,7 @@ export interface ActiveFault extends FaultSpec {
 }
 
 /** mulberry32: a small seeded PRNG, enough to spread faults over requests repeatably. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
