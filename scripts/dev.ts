@@ -69,7 +69,9 @@ const wrangler = spawn(
   {
     detached: true,
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" },
+    // wrangler's own chatter (bindings table, cron warning, one line per request) would bury the one
+    // line that matters; errors still show. WRANGLER_LOG=info (or log) brings it back.
+    env: { WRANGLER_LOG: "error", ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" },
   },
 );
 const wranglerExit = once(wrangler, "exit");
