@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import * as z from "zod";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEMO = join(ROOT, "demo");
@@ -32,6 +33,21 @@ export function send(res: ServerResponse, status: number, type: string, body: st
   res.end(body);
 }
 
+/** Subjects a dev token may name: what fits a key prefix (users/{sub}/) without escaping. */
+const TokenQuery = z.object({ sub: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "1-64 letters, digits, _ . @ -").refine((sub) => !/^\.+$/.test(sub), "not only dots").default(DEMO_SUBJECT) });
+const FormQuery = z.object({ maxBytes: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(FORM_MAX_BYTES) });
+
+/** The query parsed by `schema`, or undefined after a 400 whose JSON error names the field. */
+function query<T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>): T | undefined {
+  const params = Object.fromEntries(new URL(req.url ?? "/", "http://x").searchParams);
+  const parsed = schema.safeParse(params);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.join(".");
+  send(res, 400, "application/json", JSON.stringify({ error: { code: "InvalidInput", message: `${field}: ${issue.message}`, details: { field } } }));
+  return undefined;
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
@@ -52,12 +68,14 @@ export function demoRoutes(options: DemoOptions): Record<string, Route> {
     "/favicon.ico": (_req, res) => send(res, 204, "image/x-icon", ""),
     // DEV-ONLY: anyone who can reach this server gets a token. `npm run dev` listens on 127.0.0.1.
     "/dev/token": async (req, res) => {
-      const sub = new URL(req.url ?? "/", "http://x").searchParams.get("sub") || DEMO_SUBJECT;
+      const { sub } = query(req, res, TokenQuery) ?? {};
+      if (sub === undefined) return;
       const token = await options.token(sub, TOKEN_TTL_SECONDS);
       send(res, 200, "application/json", JSON.stringify({ token, expiresAt: Date.now() + TOKEN_TTL_SECONDS * 1000 }));
     },
     "/form": async (req, res) => {
-      const maxBytes = Number(new URL(req.url ?? "/", "http://x").searchParams.get("maxBytes")) || FORM_MAX_BYTES;
+      const { maxBytes } = query(req, res, FormQuery) ?? {};
+      if (maxBytes === undefined) return;
       const answer = await fetch(`${options.api}/v1/forms`, {
         method: "POST",
         headers: { authorization: `Bearer ${await options.token(DEMO_SUBJECT, TOKEN_TTL_SECONDS)}`, "content-type": "application/json" },
