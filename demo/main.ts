@@ -112,7 +112,9 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
         $(".key", row).textContent = result.key;
         $(".etag", row).textContent = result.etag;
         $(".crc64", row).textContent = result.crc64 ?? "";
-        $<HTMLAnchorElement>(".download", row).href = await downloadUrl(result.key);
+        const link = $<HTMLAnchorElement>(".download", row);
+        link.href = await downloadUrl(result.key);
+        link.setAttribute("aria-label", `Download ${file.name}`); // every row's link text is the same
         $(".result", row).hidden = false;
         say(`${file.name} is uploaded.`);
         void refreshUnfinished();

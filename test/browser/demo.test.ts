@@ -93,7 +93,7 @@ describe("the demo page in Chromium", () => {
       expect(href).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+q-signature/);
     }
     // The download link serves the file as COS stored it.
-    const href = (await row(page, "small.txt").locator("a.download").getAttribute("href"))!;
+    const href = (await page.getByRole("link", { name: "Download small.txt" }).getAttribute("href"))!;
     expect(Buffer.from(await (await fetch(href)).arrayBuffer())).toEqual(await readFile(small.path));
   });
 
