@@ -290,6 +290,8 @@ export interface CrashLoopResult {
   /** Parts in flight (begun, not accepted) when each kill came, summed: the allowed extra. */
   inFlightAtKills: number;
   maxInFlightAtKill: number;
+  /** Kills that came after a random number of further parts; the rest came at a random moment early in a run (loading, resuming, the last part, Complete). */
+  killsAfterParts: number;
   /** Parts accepted more than once (must be 0: a resumed run asks COS what it holds). */
   partsAcceptedTwice: number;
   sameBytes: boolean;
@@ -313,14 +315,20 @@ export async function runCrashLoop(options: CrashLoopOptions, harness: ClientHar
   const accepted = () => Object.values(harness.counters().parts).reduce((n, p) => n + Object.values(p).reduce((a, b) => a + b, 0), 0);
   const inFlight: number[] = [];
   const started = performance.now();
-  // Kills spread over the parts: each run gets a random 1..2·avg further parts before its kill.
-  const avg = Math.max(1, Math.floor((parts - 1) / (options.kills + 1)));
   let runs = 0;
+  let killsAfterParts = 0;
   let result = "";
   for (let kill = 0; kill <= options.kills; kill++) {
     const last = kill === options.kills;
     const before = { begun: begun(), accepted: accepted() };
-    const target = Math.min(parts - 1, before.accepted + 1 + Math.floor(random() * (2 * avg)));
+    // While there are parts enough, a kill comes after a random number of further parts (spread so
+    // the kills left still fit); after that, a random 0-100 ms after the run prints its first line.
+    // Each kill also lets the bodies already sent land, so a run moves on by a few parts more.
+    const remaining = parts - 1 - before.accepted;
+    const killsLeft = options.kills - kill;
+    const byParts = remaining > 3 * killsLeft;
+    const target = before.accepted + 1 + Math.floor(random() * Math.max(1, Math.floor(remaining / killsLeft) - 3));
+    const delayMs = Math.floor(random() * 100);
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, JSON.stringify(args)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     runs += 1;
     let out = "";
@@ -336,7 +344,13 @@ export async function runCrashLoop(options: CrashLoopOptions, harness: ClientHar
     // Kill once `target` parts are in COS (or at once, if the run got there before polling).
     let exited = false;
     void exit.then(() => (exited = true));
-    while (!exited && accepted() < target) await new Promise((r) => setTimeout(r, 2));
+    if (byParts) {
+      killsAfterParts += 1;
+      while (!exited && accepted() < target) await new Promise((r) => setTimeout(r, 2));
+    } else {
+      while (!exited && out === "") await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
     if (exited) {
       failures.push(`run ${runs} ended before its kill (target ${target} parts): ${out.slice(-1000)}`);
       break;
@@ -353,7 +367,7 @@ export async function runCrashLoop(options: CrashLoopOptions, harness: ClientHar
     // What this run began and COS never accepted: the parts in flight when it died.
     const flying = begun() - before.begun - (accepted() - before.accepted);
     inFlight.push(flying);
-    log(`crash ${kill + 1}/${options.kills}: killed with ${accepted()}/${parts} parts in COS, ${flying} in flight`);
+    log(`crash ${kill + 1}/${options.kills}: killed with ${accepted()}/${parts} parts in COS, ${flying} in flight (${byParts ? `after part ${target}` : `${delayMs} ms into the run`})`);
   }
   const seconds = (performance.now() - started) / 1000;
   const counters = harness.counters();
@@ -369,7 +383,7 @@ export async function runCrashLoop(options: CrashLoopOptions, harness: ClientHar
   if (acceptedTwice > 0) failures.push(`${acceptedTwice} parts were accepted twice`);
   if ((await harness.listUploads(SUB)).length !== 0) failures.push("an unfinished upload is left after the crash loop");
   await rm(path, { force: true });
-  return { size, parts, kills: inFlight.length, runs, seconds, extraPartRequests: extra, inFlightAtKills: allowed, maxInFlightAtKill: Math.max(0, ...inFlight), partsAcceptedTwice: acceptedTwice, sameBytes, failures };
+  return { size, parts, kills: inFlight.length, runs, seconds, extraPartRequests: extra, inFlightAtKills: allowed, maxInFlightAtKill: Math.max(0, ...inFlight), killsAfterParts, partsAcceptedTwice: acceptedTwice, sameBytes, failures };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,7 +419,7 @@ or the call handled and its answer lost); byte-PUT failures from cos-local's see
 | Figure | Value |
 |---|---|
 | File | ${mib(crash.size)}, ${crash.parts} parts |
-| SIGKILLs / runs | ${crash.kills} / ${crash.runs} |
+| SIGKILLs / runs | ${crash.kills} / ${crash.runs} (${crash.killsAfterParts} after a random number of further parts, ${crash.kills - crash.killsAfterParts} at a random 0-100 ms after a run's first output line) |
 | Duration | ${crash.seconds.toFixed(1)} s |
 | Identical bytes (SHA-256 read back, CRC64) | ${crash.sameBytes && crash.failures.length === 0 ? "yes" : "NO"} |
 | Part requests beyond one per part (re-sent) | ${crash.extraPartRequests} |
