@@ -74,6 +74,7 @@ describe("the client in Chromium", () => {
     const { client } = rig();
     const page = await rig().page();
     const token = await client.token("alice");
+    const lines: string[] = [];
     for (const [key, size] of [["users/alice/browser/single.bin", 300 * 1024], ["users/alice/browser/multi.bin", 5 * MiB + 123]] as const) {
       const run = await uploadInPage(page, { endpoint: client.endpoint, token, key, size });
       expect(run.error, JSON.stringify(run.error)).toBeUndefined();
@@ -81,9 +82,10 @@ describe("the client in Chromium", () => {
       expect(run.result!.crc64).toMatch(/^\d+$/);
       expectMonotonicToTotal(run.reports, size);
       expect(await client.readBackSha256(key)).toBe(run.sha256);
+      lines.push(`${key}: ${size} bytes, ${run.reports.length} progress reports, SHA-256 read back = ${run.sha256}`);
     }
     expect(await page.evaluate(() => typeof XMLHttpRequest)).toBe("function");
-    await rig().screenshot(page, "client-uploads");
+    await rig().screenshot(page, "client-uploads", lines.join("\n"));
   });
 
   it("pauses a multipart upload mid-way and resumes it to identical bytes", async () => {
@@ -118,7 +120,7 @@ describe("the client in Chromium", () => {
       expect(run.error?.message).toMatch(/ETag/);
       expect(run.error?.message).toMatch(/ExposeHeader/);
       expect(run.ms).toBeLessThan(10_000);
-      await rig().screenshot(page, "client-cors-hides-etag");
+      await rig().screenshot(page, "client-cors-hides-etag", `${run.error?.name} after ${Math.round(run.ms)} ms:\n${run.error?.message}`);
     } finally {
       await rig().setBucketCors(null);
     }

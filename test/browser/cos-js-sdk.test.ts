@@ -68,6 +68,6 @@ describe("cos-js-sdk-v5 in Chromium with /v1/authorize", () => {
     expect(run.asked.filter((a) => a.startsWith("PUT ")).length).toBeGreaterThanOrEqual(20);
     expect(run.progress.at(-1)).toBe(1);
     expect(await client.readBackSha256(key)).toBe(run.sha256);
-    await rig().screenshot(page, "cos-js-sdk-upload-file");
+    await rig().screenshot(page, "cos-js-sdk-upload-file", `cos-js-sdk-v5 uploadFile ${key}: ${size} bytes, ${run.asked.length} requests signed by /v1/authorize, SHA-256 read back = ${run.sha256}`);
   });
 });

@@ -63,8 +63,9 @@ export interface BrowserHarness {
   origin: string;
   /** A fresh page (own context: own localStorage) at `path` (default the test page, client loaded). */
   page(path?: string): Promise<Page>;
-  /** Saves a full-page PNG as test-results/browser/<name>.png and returns its path. */
-  screenshot(page: Page, name: string): Promise<string>;
+  /** Saves a full-page PNG as test-results/browser/<name>.png and returns its path. A `caption`
+   *  (the test's outcome) is added to the page first, so a screenshot of the bare test page says something. */
+  screenshot(page: Page, name: string, caption?: string): Promise<string>;
   /** Sets the bucket's CORS on cos-local (PUT /?cors, signed); null restores cos-local's default. */
   setBucketCors(config: CorsConfiguration | null): Promise<void>;
   close(): Promise<void>;
@@ -104,7 +105,14 @@ export async function startBrowserHarness(options: BrowserHarnessOptions = {}): 
         if (path === "/") await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true || document.body?.dataset.ready === "true");
         return page;
       },
-      async screenshot(page, name) {
+      async screenshot(page, name, caption) {
+        if (caption !== undefined) {
+          await page.evaluate((text) => {
+            const pre = document.createElement("pre");
+            pre.textContent = text;
+            document.body.append(pre);
+          }, caption);
+        }
         const path = join(SCREENSHOTS, `${name.replace(/[^\w.-]+/g, "-")}.png`);
         await page.screenshot({ path, fullPage: true });
         return path;
