@@ -423,7 +423,7 @@ or the call handled and its answer lost); byte-PUT failures from cos-local's see
 | Duration | ${crash.seconds.toFixed(1)} s |
 | Identical bytes (SHA-256 read back, CRC64) | ${crash.sameBytes && crash.failures.length === 0 ? "yes" : "NO"} |
 | Part requests beyond one per part (re-sent) | ${crash.extraPartRequests} |
-| Parts in flight at the kills (summed; most at one kill) | ${crash.inFlightAtKills} (${crash.maxInFlightAtKill}) |
+| Part requests cut by the kills (begun, never accepted; summed, most at one kill) | ${crash.inFlightAtKills} (${crash.maxInFlightAtKill}) |
 | Parts accepted twice | ${crash.partsAcceptedTwice} |
 
 cos-local crashes (SIGKILL during part uploads and during Complete, restart on the same data
