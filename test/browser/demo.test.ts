@@ -115,16 +115,21 @@ describe("the demo page in Chromium", () => {
     await expect.poll(() => page.locator("#unfinished").textContent()).not.toContain("resume.bin");
   });
 
-  it("from the keyboard: files picked from the drop zone, Pause all and Resume all stop and restart every upload", async () => {
+  it("from the keyboard: Enter on the drop zone opens the picker, Pause all and Resume all stop and restart every upload", async () => {
     const a = await file("all-a.bin", 8 * MiB);
     const b = await file("all-b.bin", 8 * MiB + 3);
     const page = await openDemo();
     slowParts(80);
-    // Enter on the drop zone opens the file picker.
+    // Enter on the drop zone opens the file picker: it clicks the file input (the click is
+    // cancelled here; Chromium shows a real picker only to the page in front, flaky with many).
     await page.focus("#drop");
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
-    expect(chooser.isMultiple()).toBe(true);
-    await chooser.setFiles([a.path, b.path]);
+    await page.evaluate(() => {
+      const input = document.querySelector("#files")!;
+      input.addEventListener("click", (e) => (e.preventDefault(), (input as HTMLElement).setAttribute("data-clicked", "yes")), { once: true });
+    });
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getAttribute("#files", "data-clicked")).toBe("yes");
+    await page.setInputFiles("#files", [a.path, b.path]);
     await waitPercent(page, "all-a.bin", 10);
     await page.focus("#pause-all");
     await page.keyboard.press("Enter");
