@@ -50,6 +50,8 @@ export interface TaskDeps {
 }
 
 let nextId = 0;
+/** How long cancel() waits for the aborted run before it aborts the upload on COS anyway. */
+const CANCEL_WAIT_MS = 3_000;
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
 const refOf = (plan: { uploadId: string; token: string }) => ({ uploadId: plan.uploadId, token: plan.token });
@@ -123,7 +125,12 @@ export class Task implements UploadTask {
     if (!this.can("cancelled")) return;
     this.to("cancelled");
     this.controller?.abort();
-    await this.running?.catch(() => undefined);
+    // The aborted run normally ends within milliseconds; cancel never waits on it for long (a run
+    // stuck somewhere must not keep the upload alive on COS, nor `done` pending). A part it still
+    // sends after the abort below fails with NoSuchUpload and is dropped.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
+    clearTimeout(timer);
     const plan = this.plan;
     if (plan?.kind === "multipart") await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(plan))).catch(() => undefined);
     await this.writer?.remove();

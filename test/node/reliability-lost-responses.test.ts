@@ -72,3 +72,22 @@ describe("drop-response: cos-local does the work and loses the answer", () => {
     expect(await h.listUploads()).toEqual([]);
   });
 });
+
+describe("cancel", () => {
+  it("cancel() while the first parts are in flight settles within seconds as cancelled, and the upload is aborted on cos-local", async () => {
+    const h = harness();
+    h.resetCounters();
+    // Parts held 300 ms each, and the abort's answer lost (the client retries it: 204).
+    h.fault({ kind: "delay", operation: "UploadPart", delayMs: 300, count: 100 }, { kind: "drop-response", operation: "AbortMultipartUpload" });
+    const task = uploader().upload({ key: "users/alice/lost/cancel.bin", body: bytes(6 * MiB, 63) });
+    const deadline = Date.now() + 5000;
+    while (h.counters().operations.UploadPart === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    await task.cancel();
+    expect(Date.now() - started).toBeLessThan(8_000);
+    await expect(task.done).rejects.toMatchObject({ name: "CancelledError" });
+    expect(task.state).toBe("cancelled");
+    expect(await h.listUploads()).toEqual([]);
+  });
+});
+
