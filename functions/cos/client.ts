@@ -211,11 +211,17 @@ export class CosClient {
     const search = Object.entries(query)
       .map(([name, value]) => (value === "" ? encodeURIComponent(name) : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`))
       .join("&");
-    const response = await this.fetch(search ? `${location.url}?${search}` : location.url, {
-      method: spec.method,
-      headers,
-      body: spec.body as BodyInit | undefined,
-    });
+    let response: Response;
+    try {
+      response = await this.fetch(search ? `${location.url}?${search}` : location.url, {
+        method: spec.method,
+        headers,
+        body: spec.body as BodyInit | undefined,
+      });
+    } catch (error) {
+      // No answer (refused, reset, lost): a COS failure like any other, so the API says 502, not 500.
+      throw new CosError({ status: 0, code: "RequestFailed", message: `no answer from COS (${(error as Error).message})`, method: spec.method, url: location.url });
+    }
     if (response.ok) return response;
     const raw = spec.method === "HEAD" ? "" : (await response.text()).trim();
     const parsed = raw ? this.tryParse(raw) : null;

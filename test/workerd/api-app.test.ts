@@ -240,6 +240,14 @@ describe("COS failures", () => {
     expect(res!.body.error.message).toContain(`COS request id ${res!.body.error.details.cosRequestId}`);
   });
 
+  it("502 CosError RequestFailed when COS does not answer at all (connection refused), not a 500", async () => {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    const app = createApp({ ...config, cos: { credentials, target: { ...target, endpoint: "http://127.0.0.1:9" } } });
+    const res = await call(app, "POST", "/v1/uploads", { as: "ap-cos", body: { key: "users/ap-cos/unreachable.bin", size: 2 * MiB, contentType: "video/mp4" } });
+    expectError(res, 502, "CosError", "RequestFailed");
+    expect(res.body.error.details).toMatchObject({ cosCode: "RequestFailed", cosStatus: 0 });
+  });
+
   it("logs the failure with the request id and no secret", async () => {
     const app = createApp(config);
     const key = "users/ap-cos/complete-fails.bin";
