@@ -93,12 +93,14 @@ authorize.openapi(
     const { config, now } = c.get("services");
     const method = input.method.toUpperCase();
     const key = input.key ?? (input.pathname ?? "").replace(/^\//, "");
-    const query = Object.fromEntries(Object.entries(input.query ?? {}).map(([k, v]) => [k, String(v)]));
+    // Values as sent on the wire: the SDK sends `x-cos-sdk-retry: true` for a boolean true.
+    const asText = (pairs: Record<string, string | number | boolean> = {}) => Object.fromEntries(Object.entries(pairs).map(([k, v]) => [k, String(v)]));
+    const query = asText(input.query);
     const operation = operationOf(method, key, query);
     if (!operation) throw new ApiError(403, "OperationNotAllowed", `body.method: ${method} ${key ? "on an object" : "on the bucket"} with query [${Object.keys(query).join(", ")}] is not an upload operation this service signs`);
     if (key) checkKeyInGrant(grant, key, "body.key");
     else if (!(query.prefix ?? "").startsWith(grant.keyPrefix)) throw new ApiError(403, "KeyOutsidePrefix", `body.query.prefix: must start with "${grant.keyPrefix}"`);
-    const allHeaders = lowerCaseKeys(input.headers);
+    const allHeaders = lowerCaseKeys(asText(input.headers));
     // PUT Object - Copy and Upload Part - Copy read the object x-cos-copy-source names, which may be
     // anywhere in the bucket: signed, it would copy another caller's object into this caller's prefix.
     const copy = Object.keys(allHeaders).find((name) => name.startsWith("x-cos-copy-source"));

@@ -141,8 +141,9 @@ export const AuthorizeRequest = z.object({
   method: z.string().min(1).max(10),
   key: z.string().max(2048).optional().describe("Object key; empty or absent for bucket operations"),
   pathname: z.string().max(2048).optional(),
-  query: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-  headers: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  // cos-js-sdk-v5 passes some values as they are in its options: numbers, and booleans (x-cos-sdk-retry: true on a retried part).
+  query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
 export const AuthorizeResponse = z.object({

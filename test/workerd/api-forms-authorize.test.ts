@@ -93,6 +93,18 @@ async function authorized(as: string, request: { method: string; key: string; qu
 
 describe("POST /v1/authorize", () => {
   const as = "lc-sdk";
+
+  it("takes boolean values as cos-js-sdk-v5 passes them (x-cos-sdk-retry: true on a retried part), signed as their text", async () => {
+    const request = (retry: boolean | string) => ({ method: "PUT", key: "users/lc-sdk/retried.bin", query: { partNumber: 1, uploadId: "u1" }, headers: { "content-length": 4, "x-cos-sdk-retry": retry } });
+    const asBoolean = await api("POST", "/v1/authorize", { as, body: request(true) });
+    expect(asBoolean.status, asBoolean.text).toBe(200);
+    const asText = await api("POST", "/v1/authorize", { as, body: request("true") });
+    const signature = (auth: string) => /q-signature=([0-9a-f]+)/.exec(auth)![1];
+    const headerList = (auth: string) => /q-header-list=([^&]*)/.exec(auth)![1];
+    expect(headerList(asBoolean.body.Authorization)).toContain("x-cos-sdk-retry");
+    // Same second, same request: the same signature whichever way the value came.
+    if (asBoolean.body.ExpiredTime === asText.body.ExpiredTime) expect(signature(asBoolean.body.Authorization)).toBe(signature(asText.body.Authorization));
+  });
   const key = "users/lc-sdk/sdk/视频 1.bin";
 
   it("signs an SDK-shaped initiate, part, list and complete that cos-local accepts", async () => {
