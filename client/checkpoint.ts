@@ -22,6 +22,8 @@ export interface Checkpoint {
   partSize: number;
   partCount: number;
   size: number;
+  /** The source's name (File.name, the path's base name), for "resume your uploads" screens. */
+  name?: string;
   parts: DonePart[];
   /** Unix ms of the last write (for "resume your uploads" screens). */
   updatedAt: number;

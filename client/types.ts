@@ -182,6 +182,10 @@ export interface UnfinishedUpload {
   initiated: string;
   /** True when this device holds a checkpoint (and token) for it, so it can resume. */
   resumable: boolean;
+  /** From this device's checkpoint (resumable only): the file's name, its size, and the bytes COS holds. */
+  name?: string;
+  size?: number;
+  bytesDone?: number;
 }
 
 export type UploaderEvent = "list-update" | "progress" | "state";

@@ -293,7 +293,7 @@ export class Task implements UploadTask {
     const plan = this.plan;
     if (!this.writer || plan?.kind !== "multipart") return Promise.resolve();
     const { key, uploadId, token, partSize, partCount } = plan;
-    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, parts: [...this.parts.values()], updatedAt: 0 });
+    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, parts: [...this.parts.values()], updatedAt: 0 });
   }
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {

@@ -118,8 +118,12 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
     async unfinished(): Promise<UnfinishedUpload[]> {
       const [remote, local] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
-      const here = new Set(local.map((cp) => cp.uploadId));
-      return remote.map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated, resumable: here.has(u.uploadId) }));
+      const here = new Map(local.map((cp) => [cp.uploadId, cp]));
+      return remote.map((u) => {
+        const cp = here.get(u.uploadId);
+        const mine = cp ? { ...(cp.name ? { name: cp.name } : {}), size: cp.size, bytesDone: cp.parts.reduce((sum, part) => sum + part.size, 0) } : {};
+        return { key: u.key, uploadId: u.uploadId, initiated: u.initiated, resumable: !!cp, ...mine };
+      });
     },
   };
   return uploader;

@@ -5,8 +5,7 @@
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { createUploader, webStorageStore, type Progress, type TaskState, type UploadResult, type UploadTask } from "../client/index";
-import { CHECKPOINT_PREFIX, loadCheckpoint } from "../client/checkpoint";
+import { createUploader, type Progress, type TaskState, type UploadResult, type UploadTask } from "../client/index";
 
 interface DemoConfig {
   /** The functions' origin. */
@@ -168,26 +167,6 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
   });
 }
 
-/**
- * This browser's checkpoints by uploadId: the file's name and how much of it COS already holds. The
- * name comes from the checkpoint's id (client/checkpoint.ts fingerprint: endpoint|target|name|size|...).
- */
-async function localCheckpoints(): Promise<Map<string, { name: string; sent: number; size: number }>> {
-  const found = new Map<string, { name: string; sent: number; size: number }>();
-  let store;
-  try {
-    store = webStorageStore(localStorage);
-  } catch {
-    return found; // storage disabled: the client keeps checkpoints in memory, none survive a reload
-  }
-  for (const id of await store.keys(CHECKPOINT_PREFIX)) {
-    const cp = await loadCheckpoint(store, id);
-    const name = decodeURIComponent(id.slice(CHECKPOINT_PREFIX.length).split("|")[2] ?? "");
-    if (cp) found.set(cp.uploadId, { name: name || cp.key, sent: cp.parts.reduce((sum, part) => sum + part.size, 0), size: cp.size });
-  }
-  return found;
-}
-
 let refreshUnfinished: () => Promise<void> = async () => undefined;
 
 async function main(): Promise<void> {
@@ -229,16 +208,15 @@ async function main(): Promise<void> {
     const list = $("#unfinished");
     try {
       const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled", "failed"].includes(t.state)).map((t) => t.uploadId));
-      const [items, local] = await Promise.all([uploader.unfinished(), localCheckpoints()]);
+      const items = await uploader.unfinished();
       list.replaceChildren(
         ...items
           .filter((u) => !running.has(u.uploadId))
           .map((u) => {
             const li = document.createElement("li");
             li.dataset.uploadId = u.uploadId;
-            const here = local.get(u.uploadId);
-            li.textContent = here
-              ? `${here.name}: ${formatBytes(here.sent)} of ${formatBytes(here.size)} sent (${u.key}). Pick the same file to resume.`
+            li.textContent = u.resumable
+              ? `${u.name ?? u.key}: ${formatBytes(u.bytesDone ?? 0)} of ${formatBytes(u.size ?? 0)} sent (${u.key}). Pick the same file to resume.`
               : `${u.key} (started ${new Date(u.initiated).toLocaleString()}): started in another browser or device, so it cannot resume here.`;
             return li;
           }),

@@ -102,7 +102,8 @@ describe("resume from a checkpoint", () => {
     const list = await setup(cos, store).unfinished();
     expect(list.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
       { key: "users/test/other.bin", uploadId: "up-elsewhere", initiated: "2026-01-01T00:00:00.000Z", resumable: false },
-      { key: KEY, uploadId, initiated: "2026-01-01T00:00:00.000Z", resumable: true },
+      // This device's checkpoint adds the size and what the parts it recorded before the crash hold.
+      { key: KEY, uploadId, initiated: "2026-01-01T00:00:00.000Z", resumable: true, size: 4 * 1024, bytesDone: 2048 },
     ]);
 
     cos.putDelay = 20;
