@@ -95,7 +95,10 @@ function uploadInPage(page: Page, job: Job): Promise<number> {
         ChunkParallelLimit: job.concurrency,
         ChunkSize: job.part,
         getAuthorization(options: any, callback: (auth: unknown) => void) {
-          api("POST", "/v1/authorize", { method: options.Method, key: options.Key, query: options.Query, headers: options.Headers }).then(callback, (error) => callback({ error }));
+          api("POST", "/v1/authorize", { method: options.Method, key: options.Key, query: options.Query, headers: options.Headers }).then(callback, (error) => {
+            console.error(`getAuthorization: ${(error as Error).message}`);
+            callback({ error });
+          });
         },
       });
       const data = await cos.uploadFile({ Bucket: job.bucket, Region: job.region, Key: job.key, Body: blob, ContentType: "application/octet-stream", SliceSize: job.part, ChunkSize: job.part });
@@ -110,6 +113,7 @@ let met = false;
 try {
   const { client } = rig;
   const page = await rig.page();
+  page.on("console", (message) => message.type() === "error" && console.error(`page: ${message.text()}`));
   // tsx compiles this file with esbuild's keepNames: functions sent to the page call its __name helper.
   await page.evaluate("globalThis.__name = (f) => f");
   await page.addScriptTag({ url: "/cos-js-sdk.js" });
