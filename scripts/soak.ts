@@ -16,14 +16,18 @@
 //   must finish with identical bytes, no part accepted twice, and no more part requests than the
 //   parts plus those in flight at each kill (cos-local's counters).
 //
-// Writes RELIABILITY.md's "faults" section (bench/report.ts writeSection) unless --no-write.
+//   Hostile input: the functions' fuzz (test/workerd/fuzz.test.ts) at --fuzz-runs requests, with the
+//   abuse and rate-limit suites, in workerd (vitest's workerd project).
+//
+// Writes RELIABILITY.md's "faults" and "hostile" sections (bench/report.ts writeSection) unless --no-write;
+// `--only faults` or `--only hostile` runs one half.
 // The smaller version runs in npm test: test/node/soak.test.ts.
 
 import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -432,6 +436,55 @@ test/node/cos-local-crash.test.ts and test/node/reliability-lost-responses.test.
 `;
 }
 
+interface HostileResult {
+  /** The fuzz test's own summary line (requests, statuses, slowest answer). */
+  fuzz: string;
+  /** Passed / failed tests per suite file. */
+  suites: Record<string, { passed: number; failed: number }>;
+  seconds: number;
+}
+
+/** Runs the fuzz at `fuzzRuns` requests plus the abuse and rate-limit suites in workerd (vitest). */
+async function runHostile(fuzzRuns: number, log: (line: string) => void): Promise<HostileResult> {
+  const files = ["test/workerd/fuzz.test.ts", "test/workerd/abuse.test.ts", "test/workerd/ratelimit.test.ts"];
+  const report = join(tmpdir(), `cos-direct-soak-hostile-${process.pid}.json`);
+  const started = performance.now();
+  log(`hostile input: fuzz ${fuzzRuns} requests, abuse and rate-limit suites (vitest, workerd)`);
+  const child = spawn(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--project", "workerd", ...files, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
+    cwd: ROOT,
+    env: { ...process.env, FUZZ_RUNS: String(fuzzRuns) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  await once(child, "exit");
+  const json = JSON.parse(await readFile(report, "utf8")) as { testResults: { name: string; assertionResults: { status: string }[] }[] };
+  await rm(report, { force: true });
+  const suites: HostileResult["suites"] = {};
+  for (const file of json.testResults) {
+    const name = file.name.slice(ROOT.length + 1);
+    suites[name] = { passed: file.assertionResults.filter((a) => a.status === "passed").length, failed: file.assertionResults.filter((a) => a.status !== "passed").length };
+  }
+  const fuzz = /fuzz: .*/.exec(out)?.[0] ?? "fuzz: no summary line (the fuzz test failed before it)";
+  return { fuzz, suites, seconds: (performance.now() - started) / 1000 };
+}
+
+function hostileMarkdown(command: string, result: HostileResult): string {
+  const rows = Object.entries(result.suites).map(([file, r]) => `| ${file} | ${r.passed} | ${r.failed} |`);
+  return `## Hostile input
+
+Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\` (${machine()}): the functions in workerd (vitest's workerd project), cos-local behind them. ${result.seconds.toFixed(0)} s.
+
+Fuzz (fast-check over every route's body, query, headers and path; every answer must be below 500, JSON with an error code when an error, within 1 s, and no answer or log line may contain a secret):
+\`${result.fuzz}\`
+
+| suite | passed | failed |
+|---|---|---|
+${rows.join("\n")}
+
+\`npm test\` runs the same suites with 1,000 fuzz requests.`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -444,30 +497,51 @@ async function main(): Promise<void> {
       "crash-mib": { type: "string", default: "500" },
       kills: { type: "string", default: "20" },
       seed: { type: "string", default: "1" },
+      "fuzz-runs": { type: "string", default: "20000" },
+      /** faults (the soak and the crash loop) or hostile (the fuzz and the suites); default both. */
+      only: { type: "string" },
       "no-write": { type: "boolean", default: false },
     },
   });
-  const num = (name: keyof typeof values) => {
-    const n = Number(values[name]);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${values[name]}`);
+  const num = (name: string) => {
+    const given = values[name as keyof typeof values];
+    const n = Number(given);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${given}`);
     return n;
   };
   const partMiB = num("part-mib");
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const only = values.only;
+  if (only !== undefined && only !== "faults" && only !== "hostile") throw new Error(`--only must be faults or hostile, got ${only}`);
+  const command = ["npm run soak", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  let ok = true;
+  if (only !== "hostile") ok = await soakAndCrash(values, num, partMiB, log, command);
+  if (only !== "faults") {
+    const hostile = await runHostile(num("fuzz-runs"), log);
+    const hostileOk = Object.keys(hostile.suites).length === 3 && Object.values(hostile.suites).every((r) => r.failed === 0 && r.passed > 0);
+    console.log(hostileMarkdown(command, hostile));
+    if (!hostileOk) console.error("FAIL hostile input: a suite failed (see above)");
+    if (!values["no-write"] && hostileOk) writeSection(resolve(ROOT, "RELIABILITY.md"), "hostile", hostileMarkdown(command, hostile), "# Reliability\n");
+    ok &&= hostileOk;
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+/** The soak and the crash loop (RELIABILITY.md's "faults" section); true when everything held. */
+async function soakAndCrash(values: { "no-write"?: boolean }, n: (name: string) => number, partMiB: number, log: (line: string) => void, command: string): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), "cos-direct-soak-"));
   // One subject makes every call: the rate limits are off, as the brief of the soak allows.
   const harness = await startClientHarness({ vars: { PART_SIZE: String(partMiB * MiB), SINGLE_PUT_THRESHOLD: String(partMiB * MiB), RATE_LIMIT: "off" } });
   try {
-    const seed = num("seed");
-    const soak = await runSoak({ uploads: num("uploads"), maxMiB: num("max-mib"), partMiB, concurrency: num("concurrency"), partFaultRate: num("part-fault-rate"), apiFaultRate: num("api-fault-rate"), seed, log }, harness, dir);
-    const crash = await runCrashLoop({ sizeMiB: num("crash-mib"), partMiB, kills: num("kills"), parallel: 4, seed, log }, harness, dir);
-    const command = ["npm run soak", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+    const seed = n("seed");
+    const soak = await runSoak({ uploads: n("uploads"), maxMiB: n("max-mib"), partMiB, concurrency: n("concurrency"), partFaultRate: n("part-fault-rate"), apiFaultRate: n("api-fault-rate"), seed, log }, harness, dir);
+    const crash = await runCrashLoop({ sizeMiB: n("crash-mib"), partMiB, kills: n("kills"), parallel: 4, seed, log }, harness, dir);
     const markdown = reportMarkdown(command, soak, crash);
     console.log(markdown);
     for (const f of [...soak.failures, ...soak.unexpectedOrphans.map((o) => `unexpected orphan ${o}`), ...crash.failures]) console.error(`FAIL ${f}`);
     const ok = soak.failures.length === 0 && soak.unexpectedOrphans.length === 0 && crash.failures.length === 0;
     if (!values["no-write"] && ok) writeSection(resolve(ROOT, "RELIABILITY.md"), "faults", markdown, "# Reliability\n");
-    process.exitCode = ok ? 0 : 1;
+    return ok;
   } finally {
     await harness.close();
     await rm(dir, { recursive: true, force: true });
