@@ -8,7 +8,6 @@
 // in 64 KiB chunks, signed with functions/cos/sign.ts, and streamed: the 1 GiB never exists in
 // memory on either side. Exits 1 if the peak reaches 200 MB or the upload fails.
 
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
@@ -18,6 +17,7 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { authorization, keyTime } from "../functions/cos/sign";
 import { parseXml, text } from "../functions/cos/xml";
+import { startCosLocalProcess } from "../scripts/cos-local-process";
 import { rssBytes } from "./report";
 
 const { values } = parseArgs({
@@ -47,20 +47,8 @@ interface Server {
 }
 
 async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", "--port", "0", "--data", dataDir], {
-    env: { ...process.env, COS_LOCAL_SECRET_ID: SECRET_ID, COS_LOCAL_SECRET_KEY: SECRET_KEY, COS_LOCAL_BUCKET: BUCKET },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  const url = await new Promise<URL>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(new URL(match[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`cos-local exited with ${code} before listening:\n${output}`)));
-  });
-  return { pid: child.pid!, host: url.hostname, port: Number(url.port), stop: () => child.kill("SIGTERM") };
+  const { child, port } = await startCosLocalProcess({ dataDir, env: { COS_LOCAL_SECRET_ID: SECRET_ID, COS_LOCAL_SECRET_KEY: SECRET_KEY, COS_LOCAL_BUCKET: BUCKET } });
+  return { pid: child.pid!, host: "127.0.0.1", port, stop: () => child.kill("SIGTERM") };
 }
 
 /** Deterministic part bytes, produced 64 KiB at a time; the MD5 is computed as they stream. */

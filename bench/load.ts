@@ -14,7 +14,6 @@
 //
 //   npm run bench:load [-- --duration 30 --connections 100 --cos-duration 20 --cos-connections 50 --no-write]
 
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +24,7 @@ import { CosClient } from "../functions/cos/client";
 import { presignUrl } from "../functions/cos/presign";
 import { DEFAULT_BUCKET, DEFAULT_REGION, DEV_SECRET_ID, DEV_SECRET_KEY } from "../emulator/server";
 import { devJwt } from "../scripts/dev-env";
+import { startCosLocalProcess } from "../scripts/cos-local-process";
 import { startDevProcess } from "../scripts/dev-process";
 import { machine, writeSection } from "./report";
 
@@ -170,17 +170,8 @@ async function functionsLoad(): Promise<{ figures: Figures; counts: Record<strin
 
 async function cosLocalLoad(): Promise<{ figures: Figures; peakRssMiB: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), "bench-load-cos-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", "--port", "0", "--data", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+  const { child, url } = await startCosLocalProcess({ dataDir });
   try {
-    let banner = "";
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on("data", (c: Buffer) => {
-        banner += c.toString();
-        const m = /http:\/\/127\.0\.0\.1:\d+/.exec(banner);
-        if (m) resolve(m[0]);
-      });
-      child.once("exit", (code) => reject(new Error(`cos-local exited (${code}): ${banner}`)));
-    });
     const credentials = { secretId: DEV_SECRET_ID, secretKey: DEV_SECRET_KEY };
     const target = { endpoint: url, bucket: DEFAULT_BUCKET, region: DEFAULT_REGION };
     const cos = new CosClient({ credentials, target });

@@ -3,17 +3,15 @@
 // Complete is in progress, then restarted on the same data directory. It must serve no
 // half-written object or part, and the multipart upload must still be listed and completable.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CosLocal } from "../../emulator/server";
+import { startCosLocalProcess } from "../../scripts/cos-local-process";
 import { BUCKET, bytes, MB, SECRET_ID, SECRET_KEY, send, type Local } from "./emulator-harness";
-
-const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 
 let dataDir: string;
 let running: { child: ChildProcess; local: Local } | undefined;
@@ -26,21 +24,7 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 /** Starts `npm run cos-local` (tsx emulator/cli.ts) on dataDir and waits for its address. */
 async function start(): Promise<Local> {
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", "--port", "0", "--data", dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, COS_LOCAL_SECRET_ID: SECRET_ID, COS_LOCAL_SECRET_KEY: SECRET_KEY, COS_LOCAL_BUCKET: BUCKET },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  const port = await new Promise<number>((ready, fail) => {
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) ready(Number(match[1]));
-    });
-    child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    child.once("exit", (code) => fail(new Error(`cos-local exited (${code}) before listening:\n${out}`)));
-  });
+  const { child, port } = await startCosLocalProcess({ dataDir, env: { COS_LOCAL_SECRET_ID: SECRET_ID, COS_LOCAL_SECRET_KEY: SECRET_KEY, COS_LOCAL_BUCKET: BUCKET }, stderr: "pipe" });
   const local: Local = { cos: { bucket: BUCKET, port } as CosLocal, dataDir, close: async () => kill() };
   running = { child, local };
   return local;
