@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import COS from "cos-nodejs-sdk-v5";
 import { createUploader } from "../client/node";
 import { MiB, startClientHarness, writeRandomFile } from "../test/node/client-harness";
-import { compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, median, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
+import { callApi, compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, median, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
 
 const { values } = parseArgs({
   options: {
@@ -53,16 +53,7 @@ interface Job {
   confDir: string;
 }
 
-async function api(job: Job, method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(`${job.endpoint}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${job.token}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = (job: Job, method: string, path: string, body: unknown, headers: Record<string, string> = {}) => callApi(job.endpoint, job.token, method, path, body, headers);
 
 /** The raw baseline: plan, sign all parts, PUT them `concurrency` at a time from file ranges, complete. */
 async function rawUpload(job: Job): Promise<void> {

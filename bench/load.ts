@@ -26,7 +26,7 @@ import { DEFAULT_BUCKET, DEFAULT_REGION, DEV_SECRET_ID, DEV_SECRET_KEY } from ".
 import { devJwt } from "../scripts/dev-env";
 import { startCosLocalProcess } from "../scripts/cos-local-process";
 import { startDevProcess } from "../scripts/dev-process";
-import { machine, writeSection } from "./report";
+import { callApi, machine, writeSection } from "./report";
 
 const { values } = parseArgs({
   options: {
@@ -65,14 +65,6 @@ function figures(r: autocannon.Result): Figures {
 }
 const clean = (f: Figures) => f.errors === 0 && f.timeouts === 0 && f.non2xx === 0;
 
-/** Calls the API as JSON, throwing on anything but 2xx. */
-async function api(base: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 /** Runs `jobs` with at most `limit` at a time. */
 async function pool<T>(items: T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -91,8 +83,8 @@ async function functionsLoad(): Promise<{ figures: Figures; counts: Record<strin
     const prepared: { subject: number; uploadId: string; token: string; etag: string }[] = [];
     await pool(Array.from({ length: Number(values.prepared) }, (_, i) => i), 16, async (i) => {
       const subject = i % connections;
-      const plan = await api(dev.apiUrl, tokens[subject], "POST", "/v1/uploads", { key: `users/load-${subject}/done-${i}.bin`, size: 2, maxSinglePutSize: 0 });
-      const [part] = (await api(dev.apiUrl, tokens[subject], "POST", `/v1/uploads/${plan.uploadId}/parts`, { parts: [{ partNumber: 1 }] }, { "upload-token": plan.token })).parts;
+      const plan = await callApi(dev.apiUrl, tokens[subject], "POST", "/v1/uploads", { key: `users/load-${subject}/done-${i}.bin`, size: 2, maxSinglePutSize: 0 });
+      const [part] = (await callApi(dev.apiUrl, tokens[subject], "POST", `/v1/uploads/${plan.uploadId}/parts`, { parts: [{ partNumber: 1 }] }, { "upload-token": plan.token })).parts;
       const put = await fetch(part.url, { method: "PUT", headers: part.headers, body: "ok" });
       if (!put.ok) throw new Error(`prepare part: ${put.status} ${await put.text()}`);
       prepared.push({ subject, uploadId: plan.uploadId, token: plan.token, etag: put.headers.get("etag")! });
@@ -159,7 +151,7 @@ async function functionsLoad(): Promise<{ figures: Figures; counts: Record<strin
     });
     // Leave no unfinished upload behind: abort the 1,000-part plans.
     await pool(created, 16, async (u) => {
-      await api(dev.apiUrl, tokens[u.subject], "DELETE", `/v1/uploads/${u.uploadId}`, undefined, { "upload-token": u.token }).catch(() => undefined);
+      await callApi(dev.apiUrl, tokens[u.subject], "DELETE", `/v1/uploads/${u.uploadId}`, undefined, { "upload-token": u.token }).catch(() => undefined);
     });
     return { figures: figures(result), counts, prepared: prepared.length, reused };
   } finally {

@@ -72,3 +72,11 @@ export function compareUploads(mib: number, seconds: Record<UploadWay, number[]>
     runs: (way: keyof typeof seconds) => seconds[way].map((s) => s.toFixed(2)).join(", "),
   };
 }
+
+/** One JSON call to the functions as a bearer; throws with the status and body on anything but 2xx. */
+export async function callApi(base: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
