@@ -13,6 +13,7 @@
 // Targets: client ≥ 0.95 × raw and ahead of the SDK. Writes its section of BENCHMARKS.md; exits 1 on a miss.
 //
 //   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 5] [--no-write]
+//   BENCH_PROF=/tmp/prof npx tsx bench/client-throughput.ts ...   (a V8 CPU profile of each upload child)
 
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
@@ -190,7 +191,7 @@ ${summary}. Targets (issue 4): ≥ 0.95× raw and ahead of the SDK: ${met ? "met
 }
 
 function spawnChild(job: Job) {
-  return spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  return spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), "--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
 }
 
 if (values.child) await child(JSON.parse(values.child) as Job);

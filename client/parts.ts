@@ -10,7 +10,7 @@ import type { ProgressMeter } from "./progress";
 import { Priority, type Queue } from "./queue";
 import { stallGuard, withRetry } from "./retry";
 import { readBytes } from "./sources";
-import type { FileSource, HttpResponse, HttpStack, RetryOptions } from "./types";
+import type { FileSource, HttpResponse, HttpStack, RetryOptions, StreamBody } from "./types";
 import type { PartUrlWindow } from "./window";
 
 export interface PartsContext {
@@ -33,15 +33,17 @@ export interface PartsContext {
 export interface ReadPart {
   /**
    * What to PUT: the Blob slice itself when the source is a Blob (browsers upload a Blob from their
-   * own storage, over ten times faster in Chromium than the same bytes as a Uint8Array), else the bytes.
+   * own storage, over ten times faster in Chromium than the same bytes as a Uint8Array), a
+   * StreamBody when the source and the stack can stream (Node files), else the bytes.
    */
-  body: Uint8Array | Blob;
+  body: Uint8Array | Blob | StreamBody;
   size: number;
   /**
-   * Decimal CRC64 of the bytes, as COS writes it (undefined with integrity off). Needed only to check
-   * COS's answer, so a Blob is read and hashed while it is being sent.
+   * Decimal CRC64 of the bytes sent, as COS writes it (undefined with integrity off). Needed only to
+   * check COS's answer, so it is asked for after the PUT: a Blob is read and hashed while it is
+   * being sent, a StreamBody is hashed as its chunks go out.
    */
-  crc64: Promise<string | undefined>;
+  crc64: () => Promise<string | undefined>;
   /** Content-MD5 (base64) from the pluggable hasher, when there is one (it is signed: known before sending). */
   md5?: string;
 }
@@ -50,20 +52,48 @@ const crcOf = (bytes: Uint8Array) => new Crc64().update(bytes).toString();
 
 /** Reads [start, end): bytes are read only to hash them (CRC64, MD5) or when the source gives no Blob. */
 export async function readRange(ctx: PartsContext, start: number, end: number): Promise<ReadPart> {
+  const stream = ctx.stack.streams && !ctx.md5 && ctx.source.stream?.(start, end);
+  if (stream) return hashedStream(stream, ctx.crc);
   const slice = await ctx.source.slice(start, end);
-  const size = slice instanceof Uint8Array ? slice.length : slice.size;
+  const size = sizeOf(slice);
   if (size !== end - start) throw new Error(`read ${size} bytes at ${start} of ${ctx.source.name ?? ctx.key}, expected ${end - start} (did the file change?)`);
   if (slice instanceof Uint8Array || ctx.md5) {
     const bytes = await readBytes(slice);
-    return { body: slice, size, crc64: Promise.resolve(ctx.crc ? crcOf(bytes) : undefined), md5: ctx.md5 && (await ctx.md5(bytes)) };
+    const crc64 = Promise.resolve(ctx.crc ? crcOf(bytes) : undefined);
+    return { body: slice, size, crc64: () => crc64, md5: ctx.md5 && (await ctx.md5(bytes)) };
   }
   const crc64 = ctx.crc ? readBytes(slice).then(crcOf) : Promise.resolve(undefined);
   crc64.catch(() => undefined); // awaited after the PUT; a failed PUT may leave it unobserved
-  return { body: slice, size, crc64 };
+  return { body: slice, size, crc64: () => crc64 };
+}
+
+/** The CRC64 of [start, end) without sending it (a part COS holds that the checkpoint never recorded). */
+export async function hashRange(ctx: PartsContext, start: number, end: number): Promise<string | undefined> {
+  const { body, crc64 } = await readRange(ctx, start, end);
+  if (body instanceof Uint8Array) ctx.source.release?.(body);
+  else if ("chunks" in body) for await (const _ of body.chunks());
+  return crc64();
+}
+
+/** A StreamBody whose chunks are hashed on their way out; crc64() is the last complete pass's. */
+function hashedStream(stream: StreamBody, crc: boolean): ReadPart {
+  let last: string | undefined;
+  const body: StreamBody = {
+    size: stream.size,
+    async *chunks() {
+      const hash = crc ? new Crc64() : undefined;
+      for await (const chunk of stream.chunks()) {
+        hash?.update(chunk);
+        yield chunk;
+      }
+      last = hash?.toString();
+    },
+  };
+  return { body, size: stream.size, crc64: async () => last };
 }
 
 /** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure. */
-export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, body: Uint8Array | Blob, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
+export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, body: Uint8Array | Blob | StreamBody, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
   return ctx.queue.run(
     Priority.partBytes,
     async () => {
@@ -102,7 +132,7 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
   );
 }
 
-const sizeOf = (body: Uint8Array | Blob) => (body instanceof Uint8Array ? body.length : body.size);
+const sizeOf = (body: Uint8Array | Blob | StreamBody) => (body instanceof Uint8Array ? body.length : body.size);
 
 /** Checks COS's CRC of what it stored against ours. */
 export function checkCrc(key: string, partNumber: number | undefined, ours: string | undefined, cos: string | null | undefined): void {
@@ -132,7 +162,7 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
         const cosCrc = response.header("x-cos-hash-crc64ecma");
         let crc64: string | undefined;
         try {
-          crc64 = await read.crc64;
+          crc64 = await read.crc64();
           // A 2xx without a readable ETag is the bucket's CORS rule hiding it; retrying cannot help.
           if (!etag) throw new CorsError("PUT", signed.url);
           checkCrc(ctx.key, n, crc64, cosCrc);

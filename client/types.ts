@@ -13,9 +13,10 @@ export interface HttpRequest {
   headers: Record<string, string>;
   /**
    * undefined for no body. A Uint8Array or a Blob (browser) is sent as is. A stack must not keep a
-   * Uint8Array body after `send` settles: the engine may reuse the buffer for a later part.
+   * Uint8Array body after `send` settles: the engine may reuse the buffer for a later part. A
+   * StreamBody goes only to a stack that says `streams: true`.
    */
-  body?: Uint8Array | Blob | string;
+  body?: Uint8Array | Blob | string | StreamBody;
   signal?: AbortSignal;
   /** Called with the bytes of the body sent so far (monotonic, ≤ body size). */
   onUploadProgress?: (sent: number) => void;
@@ -31,6 +32,14 @@ export interface HttpResponse {
 /** Sends requests. Browser/React Native: XHR (upload progress). Node: node:http(s). Tests: a fake. */
 export interface HttpStack {
   send(request: HttpRequest): Promise<HttpResponse>;
+  /** The stack can send a StreamBody (Node's node:http stack): file parts are then read while they are sent. */
+  streams?: boolean;
+}
+
+/** A body read while it is sent; each `chunks()` reads it again from the start (a retry). */
+export interface StreamBody {
+  readonly size: number;
+  chunks(): AsyncIterable<Uint8Array>;
 }
 
 /** Random access to the bytes of one upload body, never reading the whole of a large file. */
@@ -49,6 +58,11 @@ export interface FileSource {
    * computed), so a source may reuse the buffer for a later slice (Node's file source pools them).
    */
   release?(bytes: Uint8Array): void;
+  /**
+   * Bytes [start, end) as a body read chunk by chunk while it is sent (Node's file source), so no
+   * whole part sits in memory and sending starts at once. Used with stacks that can send it.
+   */
+  stream?(start: number, end: number): StreamBody;
   /** Releases handles (Node file descriptors). */
   close?(): Promise<void>;
 }

@@ -11,7 +11,7 @@
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
 import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, abortError, isApiError } from "./errors";
-import { checkCrc, combinedCrc, put, readRange, uploadPart, type PartsContext } from "./parts";
+import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
 import { ProgressMeter, progressOf } from "./progress";
 import { Priority, type PriorityValue, type Queue } from "./queue";
 import { withRetry } from "./retry";
@@ -313,7 +313,7 @@ export class Task implements UploadTask {
       return put(ctx, 0, plan.url, plan.headers, read.body, signal, { part: false });
     }, { ...this.retryContext(signal), onResign: () => (expired = true) });
     if (response === "stale") throw abortError();
-    const crc64 = await read.crc64;
+    const crc64 = await read.crc64();
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);
     this.to("completing");
@@ -337,9 +337,7 @@ export class Task implements UploadTask {
       const total = unknownCrc.reduce((s, p) => s + p.size, 0);
       for (const part of unknownCrc) {
         const { start, end } = this.partRange(plan, part.partNumber);
-        const read = await readRange(ctx, start, end);
-        part.crc64 = await read.crc64;
-        if (read.body instanceof Uint8Array) this.source!.release?.(read.body);
+        part.crc64 = await hashRange(ctx, start, end);
         hashed += part.size;
         this.options.onHashProgress?.({ loaded: hashed, total, percent: (hashed / total) * 100 });
         if (signal.aborted) throw abortError();

@@ -100,7 +100,7 @@ export class FakeCos {
 
   readonly stack: HttpStack = {
     send: async (r: HttpRequest): Promise<HttpResponse> => {
-      const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body instanceof Uint8Array ? r.body.slice() /* a copy, as a server receives one: the engine reuses part buffers */ : r.body ? new Uint8Array(await r.body.arrayBuffer()) : undefined;
+      const body = typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body instanceof Uint8Array ? r.body.slice() /* a copy, as a server receives one: the engine reuses part buffers */ : r.body && !("chunks" in r.body) ? new Uint8Array(await r.body.arrayBuffer()) : undefined;
       const req = this.request("cos", r.method, r.url, r.headers, body, r.signal);
       req.onUploadProgress = r.onUploadProgress;
       const reply = await this.handle(req);

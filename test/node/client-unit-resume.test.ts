@@ -183,4 +183,28 @@ describe("Node stores and sources", () => {
     expect(result.key).toBe("users/test/f.bin");
     expect(cos.objects.get("users/test/f.bin")).toEqual(body);
   });
+
+  it("openFileSource streams a range in 1 MiB reads, again on each pass, and names a file that shrank", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cos-direct-src-"));
+    const path = join(dir, "big.bin");
+    const body = bytes(3 * 1024 * 1024 + 17, 66);
+    await writeFile(path, body);
+    const source = await openFileSource(path);
+    const read = async (start: number, end: number) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of source.stream!(start, end).chunks()) chunks.push(chunk.slice());
+      return chunks;
+    };
+    const start = 100;
+    const end = body.length - 5; // 3 MiB - 88 bytes
+    const chunks = await read(start, end);
+    expect(chunks.map((c) => c.length)).toEqual([1024 * 1024, 1024 * 1024, 1024 * 1024 - 88]);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from(body.subarray(start, end)));
+    expect(Buffer.concat(await read(start, end))).toEqual(Buffer.from(body.subarray(start, end)));
+    expect(await read(7, 7)).toEqual([]);
+    // The file is cut short after the part was planned: the stream fails with the reason, not a hang.
+    await writeFile(path, body.subarray(0, 2 * 1024 * 1024));
+    await expect(read(start, end)).rejects.toThrow(/big\.bin: the file ended at 2097152 bytes.*changed while uploading/);
+    await source.close!();
+  });
 });
