@@ -40,8 +40,8 @@ export interface ReadPart {
   size: number;
   /**
    * Decimal CRC64 of the bytes sent, as COS writes it (undefined with integrity off). Needed only to
-   * check COS's answer, so it is asked for after the PUT: a Blob is read and hashed while it is
-   * being sent, a StreamBody is hashed as its chunks go out.
+   * check COS's answer: a Blob is read and hashed from the first call (made as its PUT starts, so
+   * while it is being sent), a StreamBody is hashed as its chunks go out (the last full pass's).
    */
   crc64: () => Promise<string | undefined>;
   /** Content-MD5 (base64) from the pluggable hasher, when there is one (it is signed: known before sending). */
@@ -62,9 +62,10 @@ export async function readRange(ctx: PartsContext, start: number, end: number): 
     const crc64 = Promise.resolve(ctx.crc ? crcOf(bytes) : undefined);
     return { body: slice, size, crc64: () => crc64, md5: ctx.md5 && (await ctx.md5(bytes)) };
   }
-  const crc64 = ctx.crc ? readBytes(slice).then(crcOf) : Promise.resolve(undefined);
-  crc64.catch(() => undefined); // awaited after the PUT; a failed PUT may leave it unobserved
-  return { body: slice, size, crc64: () => crc64 };
+  // Read and hashed once asked for: uploadPart asks as the PUT starts, so reading the Blob does not
+  // slow the signing calls before it.
+  let crc64: Promise<string | undefined> | undefined;
+  return { body: slice, size, crc64: () => (crc64 ??= ctx.crc ? readBytes(slice).then(crcOf) : Promise.resolve(undefined)) };
 }
 
 /** The CRC64 of [start, end) without sending it (a part COS holds that the checkpoint never recorded). */
@@ -149,11 +150,13 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
     async () => {
       for (;;) {
         const signed = await window.get(n, signal, md5);
-        const response = await put(ctx, n, signed.url, signed.headers, body, signal, {
+        const sending = put(ctx, n, signed.url, signed.headers, body, signal, {
           part: true,
           stillFresh: () => window.isFresh(signed),
           onSent: (sent) => (reached = Math.max(reached, sent)),
         });
+        read.crc64().catch(() => undefined); // starts hashing a Blob while it is sent; awaited below
+        const response = await sending;
         if (response === "stale") {
           window.invalidate(n);
           continue;

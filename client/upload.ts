@@ -301,6 +301,7 @@ export class Task implements UploadTask {
     const ctx = this.context();
     const size = this.source!.size;
     const read = await readRange(ctx, 0, size);
+    read.crc64().catch(() => undefined); // a Blob is hashed while it is sent; awaited after the PUT
     // A URL that expired (a long pause, a skewed clock): plan again for a fresh one.
     let expired = false;
     const response = await withRetry(async () => {
@@ -356,6 +357,7 @@ export class Task implements UploadTask {
       retry: (fn, s) => withRetry(fn, this.retryContext(s)),
     });
     const window = this.window;
+    if (!ctx.md5) window.prime();
     // One failure stops the other parts at once (their bytes are taken back by the meter).
     const inner = new AbortController();
     const stop = () => inner.abort();

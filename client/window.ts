@@ -65,6 +65,15 @@ export class PartUrlWindow {
     }
   }
 
+  /**
+   * Signs the first batch before the part workers start, so they share one signing call instead of
+   * each asking for its own part (they all take a part before any of them asks).
+   */
+  prime(): void {
+    const first = this.options.upcoming().filter((m) => !this.fresh(m) && !this.signing.has(m));
+    if (first.length) this.signBatch(first).catch(() => undefined);
+  }
+
   /** Whether `url` still has enough life left to be sent now. */
   isFresh(url: SignedUrl): boolean {
     const margin = Math.min(MARGIN_MS, (url.expiresAt - url.signedAt) / 4);

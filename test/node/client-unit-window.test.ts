@@ -35,6 +35,15 @@ describe("signed part URLs", () => {
     expect(cos.log.filter((r) => r.to === "api")[1].path).toMatch(/\/parts$/);
   });
 
+  it("the part workers share the first signing call: one batch of parts 1-16 before any PUT", async () => {
+    const cos = new FakeCos();
+    await setup(cos, { chunkParallelLimit: 4 }).upload({ key: "users/test/w4.bin", body: bytes(40 * 1024, 6) }).done;
+    const firstPut = cos.log.findIndex((r) => r.to === "cos");
+    const before = cos.log.slice(0, firstPut).filter((r) => r.method === "POST" && r.path.endsWith("/parts"));
+    expect(before.map((r) => r.json.parts.map((p: { partNumber: number }) => p.partNumber))).toEqual([Array.from({ length: 16 }, (_, i) => i + 1)]);
+    expect(cos.signedParts().sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it("uses the server's clock from Date: a device clock 10 minutes ahead does not think 5-minute URLs expired", async () => {
     const cos = new FakeCos();
     cos.skew = -10 * 60_000; // the server is 10 minutes behind the device
