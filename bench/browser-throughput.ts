@@ -6,7 +6,7 @@
 //   SDK    — cos-js-sdk-v5 uploadFile (ChunkSize / ChunkParallelLimit the same), each request signed by
 //            POST /v1/authorize (test/browser/cos-js-sdk.test.ts shows the wiring).
 // The page, the functions (workerd) and cos-local run on three origins on 127.0.0.1 (the browser
-// harness of the tests). Rounds are interleaved; medians compared. Each time is taken in the page,
+// harness of the tests). Rounds are interleaved, the order rotated each round; medians compared. Each time is taken in the page,
 // from the first request to the upload's end. The client's object is read back and compared once.
 // Target (issue 5): client ≥ 0.9 × raw and ahead of cos-js-sdk-v5. Writes its section of BENCHMARKS.md;
 // exits 1 on a miss.
@@ -17,7 +17,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { startBrowserHarness } from "../test/browser/harness";
-import { compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
+import { compareUploads, machine, UPLOAD_WAYS, waysOfRound, type UploadWay as Way, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
 
 const { values } = parseArgs({
   options: {
@@ -133,7 +133,7 @@ try {
     await uploadInPage(page, job(way, `users/alice/bench/warm-${way}.bin`));
   }
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const way of WAYS) {
+    for (const way of waysOfRound(round)) {
       const key = `users/alice/bench/browser-${way}.bin`;
       const s = await uploadInPage(page, job(way, key));
       seconds[way].push(s);
@@ -154,7 +154,7 @@ try {
       `## Browser throughput: ${values.mb} MB from Chromium to cos-local
 
 Measured by \`npm run bench\` (bench/browser-throughput.ts) on ${new Date().toISOString().slice(0, 10)}; ${machine()}; Debian Chromium ${chromium} (headless, playwright-core).
-One ${values.mb} MB Blob made in the page; ${PART / MiB} MiB parts, ${CONCURRENCY} in flight; page, functions (workerd) and cos-local on three origins on 127.0.0.1. One unmeasured upload each to warm up, then ${ROUNDS} rounds, the three ways interleaved; the median is compared. Each time is taken in the page, from the first request to the end of the upload. 1-minute load average ${loadavg()[0].toFixed(1)} when written (above 2, other work shared the 2 cores and the figures are noisier).
+One ${values.mb} MB Blob made in the page; ${PART / MiB} MiB parts, ${CONCURRENCY} in flight; page, functions (workerd) and cos-local on three origins on 127.0.0.1. One unmeasured upload each to warm up, then ${ROUNDS} rounds, the three ways interleaved, their order rotated each round; the median is compared. Each time is taken in the page, from the first request to the end of the upload. 1-minute load average ${loadavg()[0].toFixed(1)} when written (above 2, other work shared the 2 cores and the figures are noisier).
 
 | way | median | throughput | runs |
 |---|---|---|---|

@@ -8,7 +8,7 @@
 // cos-local and the functions run in this process (and workerd's); each upload runs in a fresh child
 // process (this file with --child), as an uploading program would, so no uploader shares a thread
 // with cos-local. The child times the upload itself (plan to complete), not its own start-up.
-// Runs are interleaved (client, raw, SDK) --rounds times; medians are compared. The client's object is
+// Runs are interleaved --rounds times, the order rotated each round; medians are compared. The client's object is
 // read back and its SHA-256 compared on the first round; raw and SDK sizes are checked by complete/HEAD.
 // Targets: client ≥ 0.95 × raw and ahead of the SDK. Writes its section of BENCHMARKS.md; exits 1 on a miss.
 //
@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import COS from "cos-nodejs-sdk-v5";
 import { createUploader } from "../client/node";
 import { MiB, startClientHarness, writeRandomFile } from "../test/node/client-harness";
-import { callApi, compareUploads, machine, UPLOAD_WAYS, type UploadWay as Way, median, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
+import { callApi, compareUploads, machine, UPLOAD_WAYS, waysOfRound, type UploadWay as Way, median, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
 
 const { values } = parseArgs({
   options: {
@@ -140,7 +140,7 @@ async function main(): Promise<boolean> {
     /** CPU seconds of the uploading process (all threads), per run. */
     const cpu: Record<Way, number[]> = { client: [], raw: [], sdk: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const way of WAYS) {
+      for (const way of waysOfRound(round)) {
         const key = `users/alice/bench/${way}.bin`; // overwritten each round: cos-local keeps one copy per way
         const job: Job = { way, endpoint: h.endpoint, token, path, key, size: SIZE, part: PART, concurrency: CONCURRENCY, cos: { port, bucket, region, secretId, secretKey }, confDir: join(root, "sdk-conf") };
         // Not spawnSync: this process serves cos-local while the child uploads.
@@ -171,7 +171,7 @@ async function main(): Promise<boolean> {
 
 Measured by \`npm run bench\` (bench/client-throughput.ts) on ${new Date().toISOString().slice(0, 10)}; ${machine()}.
 The file and cos-local's data in ${tmpdir()}${tmpdir().startsWith("/dev/shm") ? " (tmpfs: \`TMPDIR=/dev/shm npm run bench\`, so disk writeback does not decide the figures)" : ""}, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, all on 127.0.0.1: cos-local in the bench's process, the functions in workerd, each upload in a fresh Node child process.
-${ROUNDS} rounds, the three ways interleaved; the median is compared. Each time covers the whole upload (plan, signing, parts, complete), timed inside the uploading process.
+${ROUNDS} rounds, the three ways interleaved, their order rotated each round; the median is compared. Each time covers the whole upload (plan, signing, parts, complete), timed inside the uploading process.
 
 | way | median | throughput | uploader CPU (median) | runs |
 |---|---|---|---|---|

@@ -53,9 +53,18 @@ export const UPLOAD_BENCH_OPTIONS = {
   "no-write": { type: "boolean", default: false },
 } as const;
 
-/** The ways the upload benches compare, in the order each round runs them. */
+/** The ways the upload benches compare. */
 export const UPLOAD_WAYS = ["client", "raw", "sdk"] as const;
 export type UploadWay = (typeof UPLOAD_WAYS)[number];
+
+/**
+ * The order round `round` (from 1) runs the ways in: rotated each round, so no way always follows
+ * the same other one (whose leftovers, such as cos-local's garbage to collect, it would inherit).
+ */
+export function waysOfRound(round: number): UploadWay[] {
+  const k = (round - 1) % UPLOAD_WAYS.length;
+  return [...UPLOAD_WAYS.slice(k), ...UPLOAD_WAYS.slice(0, k)];
+}
 
 /**
  * The three ways an upload bench compares (client, raw baseline, an official SDK), from each way's
