@@ -89,6 +89,7 @@ function hashedStream(stream: StreamBody, crc: boolean): ReadPart {
       }
       last = hash?.toString();
     },
+    release: stream.release && ((chunk) => stream.release!(chunk)),
   };
   return { body, size: stream.size, crc64: async () => last };
 }

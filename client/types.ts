@@ -40,6 +40,8 @@ export interface HttpStack {
 export interface StreamBody {
   readonly size: number;
   chunks(): AsyncIterable<Uint8Array>;
+  /** The stack is done with `chunk` (the socket has taken it): its memory may hold a later chunk. */
+  release?(chunk: Uint8Array): void;
 }
 
 /** Random access to the bytes of one upload body, never reading the whole of a large file. */

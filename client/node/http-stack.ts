@@ -62,11 +62,15 @@ export function nodeHttpStack(): HttpStack {
           req.end();
           return;
         }
-        // Each write's callback marks its bytes taken by the socket.
+        // Each write's callback marks its bytes taken by the socket (a stream's chunk can then be reused).
+        const release = body instanceof Uint8Array ? undefined : body.release;
         const write = (chunk: Uint8Array) => {
           offset += chunk.length;
           const sent = offset;
-          return req!.write(chunk, () => report(sent));
+          return req!.write(chunk, (error) => {
+            report(sent);
+            if (!error) release?.(chunk);
+          });
         };
         if (!(body instanceof Uint8Array)) {
           writeStream(body, write, req, () => settled).then(() => settled || req!.end(), fail);
