@@ -1,10 +1,11 @@
-// Client throughput (issue 4 "Benchmarks"): a 1 GiB file from Node to cos-local, in one run, three ways:
+// Client throughput (issue 4 "Benchmarks"): a 1 GiB file from Node to cos-local, in one run, four ways:
 //   client — createUploader (client/node) through the functions in workerd (test/node/client-harness.ts);
 //   raw    — the same part size and concurrency with nothing else: the functions plan the upload and
 //            sign every part URL in one call, then node:http PUTs each part straight from a file range
 //            stream, then complete (the ceiling the client is judged against);
 //   SDK    — cos-nodejs-sdk-v5 sliceUploadFile, same ChunkSize and ChunkParallelLimit, aimed at cos-local
-//            as test/node/sdk-harness.ts does (virtual-host Domain, Ip to 127.0.0.1).
+//            as test/node/sdk-harness.ts does (virtual-host Domain, Ip to 127.0.0.1);
+//   client-no-crc — the client with integrity off: no target, it shows what the CRC-64 check costs.
 // cos-local and the functions run in this process (and workerd's); each upload runs in a fresh child
 // process (this file with --child), as an uploading program would, so no uploader shares a thread
 // with cos-local. The child times the upload itself (plan to complete), not its own start-up.
@@ -91,7 +92,8 @@ async function rawUpload(job: Job): Promise<void> {
 }
 
 async function clientUpload(job: Job): Promise<void> {
-  const uploader = createUploader({ endpoint: job.endpoint, getToken: () => job.token, partSize: job.part, chunkParallelLimit: job.concurrency });
+  const integrity = job.way === "client";
+  const uploader = createUploader({ endpoint: job.endpoint, getToken: () => job.token, partSize: job.part, chunkParallelLimit: job.concurrency, integrity });
   const result = await uploader.upload({ key: job.key, body: { path: job.path } }).done;
   if (result.size !== job.size) throw new Error(`client: ${JSON.stringify(result)}`);
 }
@@ -113,7 +115,7 @@ async function sdkUpload(job: Job): Promise<void> {
   if (Number(head.headers?.["content-length"]) !== job.size) throw new Error(`SDK: HEAD says ${head.headers?.["content-length"]} bytes`);
 }
 
-const UPLOADS: Record<Way, (job: Job) => Promise<void>> = { client: clientUpload, raw: rawUpload, sdk: sdkUpload };
+const UPLOADS: Record<Way, (job: Job) => Promise<void>> = { client: clientUpload, raw: rawUpload, sdk: sdkUpload, "client-no-crc": clientUpload };
 
 /** Child mode: one upload, then its time in seconds on stdout. */
 async function child(job: Job): Promise<void> {
@@ -136,9 +138,9 @@ async function main(): Promise<boolean> {
     const digest = await writeRandomFile(path, SIZE);
     const token = await h.token("alice", 7200);
     const { port, bucket, region, secretId, secretKey } = h.cos;
-    const seconds: Record<Way, number[]> = { client: [], raw: [], sdk: [] };
+    const seconds: Record<Way, number[]> = { client: [], raw: [], sdk: [], "client-no-crc": [] };
     /** CPU seconds of the uploading process (all threads), per run. */
-    const cpu: Record<Way, number[]> = { client: [], raw: [], sdk: [] };
+    const cpu: Record<Way, number[]> = { client: [], raw: [], sdk: [], "client-no-crc": [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const way of waysOfRound(round)) {
         const key = `users/alice/bench/${way}.bin`; // overwritten each round: cos-local keeps one copy per way
@@ -157,11 +159,11 @@ async function main(): Promise<boolean> {
         if (round === 1 && way === "client" && (await h.readBackSha256(key)) !== digest) throw new Error("client: the bytes read back differ from the file");
       }
     }
-    const { rate, ratioRaw, ratioSdk, cells, runs } = compareUploads(SIZE / MiB, seconds);
+    const { rate, ratioRaw, ratioSdk, ratioNoCrc, cells, runs } = compareUploads(SIZE / MiB, seconds);
     const met = ratioRaw >= 0.95 && ratioSdk > 1;
     const row = (way: Way, what: string) =>
       `| ${what} | ${cells(way)} | ${median(cpu[way]).toFixed(2)} s | ${runs(way)} |`;
-    const summary = `client ${rate("client").toFixed(0)} MiB/s = ${ratioRaw.toFixed(3)}× raw, ${ratioSdk.toFixed(2)}× the SDK`;
+    const summary = `client ${rate("client").toFixed(0)} MiB/s = ${ratioRaw.toFixed(3)}× raw, ${ratioSdk.toFixed(2)}× the SDK (without CRC-64: ${ratioNoCrc.toFixed(3)}× raw)`;
     console.log(`${summary}: targets ${met ? "met" : "MISSED"}`);
     if (!values["no-write"]) {
       writeSection(
@@ -171,13 +173,14 @@ async function main(): Promise<boolean> {
 
 Measured by \`npm run bench\` (bench/client-throughput.ts) on ${new Date().toISOString().slice(0, 10)}; ${machine()}.
 The file and cos-local's data in ${tmpdir()}${tmpdir().startsWith("/dev/shm") ? " (tmpfs: \`TMPDIR=/dev/shm npm run bench\`, so disk writeback does not decide the figures)" : ""}, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, all on 127.0.0.1: cos-local in the bench's process, the functions in workerd, each upload in a fresh Node child process.
-${ROUNDS} rounds, the three ways interleaved, their order rotated each round; the median is compared. Each time covers the whole upload (plan, signing, parts, complete), timed inside the uploading process.
+${ROUNDS} rounds, the four ways interleaved, their order rotated each round; the median is compared. Each time covers the whole upload (plan, signing, parts, complete), timed inside the uploading process.
 
 | way | median | throughput | uploader CPU (median) | runs |
 |---|---|---|---|---|
 ${row("client", "cos-direct client: `createUploader().upload({ body: { path } })` (CRC64 per part on)")}
 ${row("raw", "raw baseline: the functions' presigned part URLs, node:http PUT of file range streams, nothing else")}
 ${row("sdk", "cos-nodejs-sdk-v5 `sliceUploadFile` (same ChunkSize and ChunkParallelLimit)")}
+${row("client-no-crc", "cos-direct client with `integrity: false` (no target: shows what the CRC-64 check costs)")}
 
 Uploader CPU is the child's \`process.cpuUsage\` (all threads) for the upload; on 2 vCPUs shared with cos-local and workerd, an uploader's CPU is taken from the server's, so it costs throughput. Runs vary by ±20% here.
 ${summary}. Targets (issue 4): ≥ 0.95× raw and ahead of the SDK: ${met ? "met" : "**missed**"}.`,

@@ -53,8 +53,11 @@ export const UPLOAD_BENCH_OPTIONS = {
   "no-write": { type: "boolean", default: false },
 } as const;
 
-/** The ways the upload benches compare. */
-export const UPLOAD_WAYS = ["client", "raw", "sdk"] as const;
+/**
+ * The ways the upload benches compare. "client-no-crc" (the client with `integrity: false`) has no
+ * target: next to "client" it shows what the CRC-64 check costs.
+ */
+export const UPLOAD_WAYS = ["client", "raw", "sdk", "client-no-crc"] as const;
 export type UploadWay = (typeof UPLOAD_WAYS)[number];
 
 /**
@@ -67,7 +70,7 @@ export function waysOfRound(round: number): UploadWay[] {
 }
 
 /**
- * The three ways an upload bench compares (client, raw baseline, an official SDK), from each way's
+ * The ways an upload bench compares (client, raw baseline, an official SDK, the client without CRC), from each way's
  * seconds per round: median rate in MiB/s, the client's ratios, and the table cells of a way.
  */
 export function compareUploads(mib: number, seconds: Record<UploadWay, number[]>) {
@@ -76,6 +79,8 @@ export function compareUploads(mib: number, seconds: Record<UploadWay, number[]>
     rate,
     ratioRaw: rate("client") / rate("raw"),
     ratioSdk: rate("client") / rate("sdk"),
+    /** The client with integrity off against raw (no target). */
+    ratioNoCrc: rate("client-no-crc") / rate("raw"),
     /** `median s | **rate MiB/s**` */
     cells: (way: keyof typeof seconds) => `${median(seconds[way]).toFixed(2)} s | **${rate(way).toFixed(0)} MiB/s**`,
     runs: (way: keyof typeof seconds) => seconds[way].map((s) => s.toFixed(2)).join(", "),
