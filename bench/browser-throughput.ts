@@ -125,8 +125,8 @@ try {
   // tsx compiles this file with esbuild's keepNames: functions sent to the page call its __name helper.
   await page.evaluate("globalThis.__name = (f) => f");
   // The upload is a file picked through <input type=file>, as a user's would be. (Not a Blob made in
-  // the page: Chromium copies every slice of a memory-backed Blob in its blob storage until the slice
-  // is garbage-collected, so repeated 200 MB uploads of one end in ERR_BLOB_OUT_OF_MEMORY, whoever slices.)
+  // the page: in Chromium its slices hold blob storage until they are garbage-collected, and the third
+  // 200 MB upload of one ran out of it, ERR_BLOB_OUT_OF_MEMORY, whoever sliced it.)
   const sha256 = await writeRandomFile(file, SIZE);
   await page.evaluate(() => document.body.insertAdjacentHTML("beforeend", `<input type="file" id="bench-file">`));
   await page.addScriptTag({ url: "/cos-js-sdk.js" });

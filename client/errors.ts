@@ -126,8 +126,23 @@ export class CorsError extends Error {
   }
 }
 
+/**
+ * The upload's own file could not be read: moved, deleted, truncated or changed since it was picked
+ * (browsers refuse to read a File that changed). Not retried: resuming needs the file again.
+ */
+export class SourceError extends Error {
+  override readonly name = "SourceError" as const;
+  constructor(
+    /** The file's name, or the object key when the body has no name. */
+    readonly source: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`could not read ${source}${cause instanceof Error && cause.message ? ` (${cause.message})` : ""}: it was moved, deleted or changed while uploading; pick it again to resume`);
+  }
+}
+
 /** Anything `done` can reject with besides CancelledError. */
-export type UploadError = HttpError | NetworkError | ApiError | IntegrityError | CorsError;
+export type UploadError = HttpError | NetworkError | ApiError | IntegrityError | CorsError | SourceError;
 
 const is =
   <T extends Error>(name: string) =>
@@ -140,6 +155,7 @@ export const isApiError = is<ApiError>("ApiError");
 export const isCancelledError = is<CancelledError>("CancelledError");
 export const isIntegrityError = is<IntegrityError>("IntegrityError");
 export const isCorsError = is<CorsError>("CorsError");
+export const isSourceError = is<SourceError>("SourceError");
 
 /** An AbortError (pause/cancel aborted the request or the wait). */
 export function isAbortError(error: unknown): boolean {

@@ -5,7 +5,7 @@
 import type { Api } from "./api";
 import type { DonePart } from "./checkpoint";
 import { Crc64, crc64Combine } from "./crc64";
-import { CorsError, HttpError, IntegrityError, NetworkError, abortError, isAbortError } from "./errors";
+import { CorsError, HttpError, IntegrityError, NetworkError, SourceError, abortError, isAbortError, isSourceError } from "./errors";
 import type { ProgressMeter } from "./progress";
 import { Priority, type Queue } from "./queue";
 import { stallGuard, withRetry } from "./retry";
@@ -53,19 +53,20 @@ const crcOf = (bytes: Uint8Array) => new Crc64().update(bytes).toString();
 /** Reads [start, end): bytes are read only to hash them (CRC64, MD5) or when the source gives no Blob. */
 export async function readRange(ctx: PartsContext, start: number, end: number): Promise<ReadPart> {
   const stream = ctx.stack.streams && !ctx.md5 && ctx.source.stream?.(start, end);
-  if (stream) return hashedStream(stream, ctx.crc);
-  const slice = await ctx.source.slice(start, end);
+  if (stream) return hashedStream(ctx, stream);
+  const slice = await ctx.source.slice(start, end).catch((error) => sourceFailed(ctx, error));
   const size = sizeOf(slice);
-  if (size !== end - start) throw new Error(`read ${size} bytes at ${start} of ${ctx.source.name ?? ctx.key}, expected ${end - start} (did the file change?)`);
+  if (size !== end - start) sourceFailed(ctx, new Error(`read ${size} bytes at ${start}, expected ${end - start}`));
+  const read = () => readBytes(slice).catch((error) => sourceFailed(ctx, error));
   if (slice instanceof Uint8Array || ctx.md5) {
-    const bytes = await readBytes(slice);
+    const bytes = await read();
     const crc64 = Promise.resolve(ctx.crc ? crcOf(bytes) : undefined);
     return { body: slice, size, crc64: () => crc64, md5: ctx.md5 && (await ctx.md5(bytes)) };
   }
   // Read and hashed once asked for: uploadPart asks as the PUT starts, so reading the Blob does not
   // slow the signing calls before it.
   let crc64: Promise<string | undefined> | undefined;
-  return { body: slice, size, crc64: () => (crc64 ??= ctx.crc ? readBytes(slice).then(crcOf) : Promise.resolve(undefined)) };
+  return { body: slice, size, crc64: () => (crc64 ??= ctx.crc ? read().then(crcOf) : Promise.resolve(undefined)) };
 }
 
 /** The CRC64 of [start, end) without sending it (a part COS holds that the checkpoint never recorded). */
@@ -76,16 +77,28 @@ export async function hashRange(ctx: PartsContext, start: number, end: number): 
   return crc64();
 }
 
+/** The upload's own bytes could not be read: a SourceError naming the file (never retried). */
+function sourceFailed(ctx: PartsContext, error: unknown): never {
+  throw isSourceError(error) ? error : new SourceError(ctx.source.name ?? ctx.key, error);
+}
+
 /** A StreamBody whose chunks are hashed on their way out; crc64() is the last complete pass's. */
-function hashedStream(stream: StreamBody, crc: boolean): ReadPart {
+function hashedStream(ctx: PartsContext, stream: StreamBody): ReadPart {
   let last: string | undefined;
   const body: StreamBody = {
     size: stream.size,
     async *chunks() {
-      const hash = crc ? new Crc64() : undefined;
-      for await (const chunk of stream.chunks()) {
-        hash?.update(chunk);
-        yield chunk;
+      const hash = ctx.crc ? new Crc64() : undefined;
+      const chunks = stream.chunks()[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const next = await chunks.next().catch((error) => sourceFailed(ctx, error));
+          if (next.done) break;
+          hash?.update(next.value);
+          yield next.value;
+        }
+      } finally {
+        await chunks.return?.();
       }
       last = hash?.toString();
     },
@@ -120,6 +133,9 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
         ctx.meter.drop(id);
         if (guard.stalled && !signal.aborted) throw new NetworkError("PUT", url, new Error(`no progress for ${ctx.stallTimeout} ms`));
         if (signal.aborted || isAbortError(error)) throw abortError();
+        if (isSourceError(error)) throw error; // a streamed body's file failed to read
+        // A browser sends a File it can no longer read (moved, deleted, changed) as a network error.
+        if (typeof Blob !== "undefined" && body instanceof Blob) await readBytes(body.slice(0, 1)).catch((unreadable) => sourceFailed(ctx, unreadable));
         throw new NetworkError("PUT", url, error);
       } finally {
         guard.done();

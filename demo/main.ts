@@ -54,6 +54,8 @@ function explain(error: unknown): string {
       return "The server could not be reached (network error, or a CORS rule that does not allow this page). Check the connection, then press Resume.";
     case "IntegrityError":
       return "The data COS stored differs from the file (checksum mismatch): the file may have changed while it was uploading. Upload it again.";
+    case "SourceError":
+      return "This file can no longer be read: it was moved, deleted or changed after you picked it. Pick it again to resume.";
     case "CancelledError":
       return "Cancelled. Nothing is left on the server.";
     case "ApiError":

@@ -93,7 +93,7 @@ class NodeFileSource implements FileSource {
     let done = 0;
     while (done < out.length) {
       const { bytesRead } = await this.handle.read(out, done, out.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`${this.name}: the file ended at ${position + done} bytes, expected ${this.size} (it changed while uploading)`);
+      if (bytesRead === 0) throw new Error(`the file ended at ${position + done} bytes, expected ${this.size}`);
       done += bytesRead;
     }
     return out;

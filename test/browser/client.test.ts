@@ -3,6 +3,9 @@
 // origins). The bytes are random, made in the page; the page hashes them (SHA-256, Web Crypto) and
 // the test compares that with what cos-local returns.
 
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { corsHidingEtag, useBrowserHarness } from "./harness";
@@ -106,6 +109,40 @@ describe("the client in Chromium", () => {
       expect(await client.listUploads()).not.toContainEqual(expect.objectContaining({ key }));
     } finally {
       client.clearFaults();
+    }
+  });
+
+  it("a file deleted from disk while it uploads fails at once with a SourceError naming it, not as a network error after retries", async () => {
+    const { client } = rig();
+    const page = await rig().page();
+    const dir = await mkdtemp(join(tmpdir(), "browser-gone-"));
+    const path = join(dir, "vanishing.bin");
+    await writeFile(path, new Uint8Array(8 * MiB).map((_, i) => i * 7));
+    // Slow parts, so most of the file is still to be read when it disappears.
+    client.fault({ kind: "delay", method: "PUT", query: "partNumber", delayMs: 300, count: 100 });
+    try {
+      await page.evaluate(() => document.body.insertAdjacentHTML("beforeend", `<input type="file" id="gone">`));
+      await page.setInputFiles("#gone", path);
+      await page.evaluate(({ endpoint, token }) => {
+        const w = window as any;
+        const file = (document.getElementById("gone") as HTMLInputElement).files![0];
+        const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, sliceSize: 1024 * 1024, partSize: 1024 * 1024, chunkParallelLimit: 2 });
+        const started = performance.now();
+        w.gone = uploader.upload({ key: "users/alice/browser/vanishing.bin", body: file }).done.then(
+          () => ({ ok: true }),
+          (e: Error) => ({ name: e.name, message: e.message, ms: performance.now() - started }),
+        );
+      }, { endpoint: client.endpoint, token: await client.token("alice") });
+      await rm(path);
+      const outcome = await page.evaluate(() => (window as any).gone);
+      expect(outcome.name, JSON.stringify(outcome)).toBe("SourceError");
+      expect(outcome.message).toMatch(/^could not read vanishing\.bin .*moved, deleted or changed while uploading/);
+      // The default retry policy (5 attempts, backoff from 500 ms) would take seconds per part.
+      expect(outcome.ms).toBeLessThan(5_000);
+      await rig().screenshot(page, "client-file-gone", `${outcome.name} after ${Math.round(outcome.ms)} ms:\n${outcome.message}`);
+    } finally {
+      client.clearFaults();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
