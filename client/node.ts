@@ -1,7 +1,7 @@
 // Node entry (`cos-direct` "node" export): node:http(s) with bodies written in chunks (progress
 // counted as the socket takes the bytes; client/node/http-stack.ts), checkpoints in memory unless a
-// store is given (fileStore(path) survives restarts), and `{ path }` bodies read by range from disk
-// into a small pool of reused part buffers (client/node/file-source.ts).
+// store is given (fileStore(path) survives restarts), and `{ path }` bodies whose parts are streamed
+// from disk as they are sent, in reused 1 MiB buffers (client/node/file-source.ts).
 
 import { nodeHttpStack } from "./node/http-stack";
 import { memoryStore } from "./platform/stores";
