@@ -73,7 +73,7 @@ export async function readRange(ctx: PartsContext, start: number, end: number): 
 export async function hashRange(ctx: PartsContext, start: number, end: number): Promise<string | undefined> {
   const { body, crc64 } = await readRange(ctx, start, end);
   if (body instanceof Uint8Array) ctx.source.release?.(body);
-  else if ("chunks" in body) for await (const _ of body.chunks());
+  else if ("chunks" in body) for await (const chunk of body.chunks()) body.release?.(chunk);
   return crc64();
 }
 
@@ -82,29 +82,44 @@ function sourceFailed(ctx: PartsContext, error: unknown): never {
   throw isSourceError(error) ? error : new SourceError(ctx.source.name ?? ctx.key, error);
 }
 
-/** A StreamBody whose chunks are hashed on their way out; crc64() is the last complete pass's. */
+/**
+ * A StreamBody whose chunks are hashed on their way out. crc64() is the CRC of the last pass that
+ * handed out every byte: it is known as soon as the last chunk is, since COS cannot have answered a
+ * PUT before it got them all (the generator itself may finish after the response arrives).
+ */
 function hashedStream(ctx: PartsContext, stream: StreamBody): ReadPart {
-  let last: string | undefined;
+  const empty = () => new Crc64().toString();
+  let last = ctx.crc && stream.size === 0 ? empty() : undefined;
   const body: StreamBody = {
     size: stream.size,
     async *chunks() {
       const hash = ctx.crc ? new Crc64() : undefined;
+      if (stream.size > 0) last = undefined; // this pass's, once it has handed out every byte
+      let hashed = 0;
       const chunks = stream.chunks()[Symbol.asyncIterator]();
       try {
         for (;;) {
           const next = await chunks.next().catch((error) => sourceFailed(ctx, error));
           if (next.done) break;
           hash?.update(next.value);
+          hashed += next.value.length;
+          if (hash && hashed === stream.size) last = hash.toString();
           yield next.value;
         }
       } finally {
         await chunks.return?.();
       }
-      last = hash?.toString();
     },
     release: stream.release && ((chunk) => stream.release!(chunk)),
   };
-  return { body, size: stream.size, crc64: async () => last };
+  return {
+    body,
+    size: stream.size,
+    crc64: async () => {
+      if (ctx.crc && last === undefined) throw new Error("the part's CRC64 is asked for before all of it was read");
+      return last;
+    },
+  };
 }
 
 /** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure. */

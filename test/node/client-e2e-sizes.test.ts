@@ -3,7 +3,7 @@
 // part, 150 parts). Every object is read back through a presigned GET and compared; every upload's
 // progress must be monotonic and end at its total; cos-local's counters say which path was taken.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,13 +35,16 @@ describe("createUploader (Node) uploads every size byte for byte", () => {
     { name: "sliceSize + 1 (a 1-byte second part)", size: SLICE + 1, parts: 2 },
     { name: "3 parts, the last one 100 bytes", size: 2 * MiB + 100, parts: 3 },
   ];
-  for (const { name, size, parts } of cases) {
-    it(`${name}: ${parts ? `multipart, ${parts} parts` : "one PUT"}`, async () => {
+  // In-memory bytes, and a file path (its parts streamed from disk as they are sent).
+  for (const { name, size, parts } of cases) for (const from of ["bytes", "a file path"] as const) {
+    it(`${name}: ${parts ? `multipart, ${parts} parts` : "one PUT"} (${from})`, async () => {
       const h = harness();
       h.resetCounters();
       const body = bytes(size, size + 7);
+      const path = join(files, `${size}.bin`);
+      if (from === "a file path") await writeFile(path, body);
       const progress = progressRecorder(size);
-      const task = uploader().upload({ key: `users/alice/sizes/${size}.bin`, body, contentType: "application/octet-stream", onProgress: progress.onProgress });
+      const task = uploader().upload({ key: `users/alice/sizes/${size}.bin`, body: from === "bytes" ? body : { path }, contentType: "application/octet-stream", onProgress: progress.onProgress });
       const result = await task.done;
 
       expect(result).toMatchObject({ key: `users/alice/sizes/${size}.bin`, size });

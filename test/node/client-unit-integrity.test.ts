@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { CorsError, createUploader, crc64, isCorsError, isIntegrityError, type IntegrityError } from "../../client/node";
 import { combinedCrc } from "../../client/parts";
+import type { FileSource, HttpStack } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
 
@@ -59,6 +60,45 @@ describe("CRC64", () => {
     expect(error.partNumber).toBeUndefined();
     expect(error.expected).toBe(crc64(bytes(3000, 53)).toString());
     expect(error.message).toContain("the object users/test/obj.bin");
+  });
+
+  it("a streamed part is checked even when COS answers before the part's stream has finished", async () => {
+    const data = bytes(3000, 55);
+    // A source that streams (as Node files do) and a stack that stops pulling once it has every byte:
+    // the answer can come before the stream's generator runs to its end.
+    const source: FileSource = {
+      size: data.length,
+      name: "streamed.bin",
+      slice: async (start, end) => data.subarray(start, end),
+      stream: (start, end) => ({
+        size: end - start,
+        async *chunks() {
+          for (let at = start; at < end; at += 300) yield data.slice(at, Math.min(end, at + 300));
+        },
+      }),
+    };
+    const cos = new FakeCos();
+    cos.wrongCrc = 2;
+    const stack: HttpStack = {
+      streams: true,
+      async send(request) {
+        const body = request.body;
+        if (typeof body !== "object" || !("chunks" in body)) return cos.stack.send(request);
+        const chunks = body.chunks()[Symbol.asyncIterator]();
+        const got: Uint8Array[] = [];
+        for (let n = 0; n < body.size; ) {
+          const { value } = await chunks.next();
+          got.push(value!);
+          n += value!.length;
+        }
+        return cos.stack.send({ ...request, body: new Uint8Array(Buffer.concat(got)) });
+      },
+    };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: stack, retry: { attempts: 2, baseDelay: 1, maxDelay: 2 } });
+    const error = (await uploader.upload({ key: "users/test/streamed.bin", body: source }).done.catch((e: unknown) => e)) as IntegrityError;
+    expect(isIntegrityError(error), String(error)).toBe(true);
+    expect(error.partNumber).toBe(2);
+    expect(error.expected).toBe(crc64(data.subarray(1024, 2048)).toString());
   });
 
   it("integrity: false skips the checks", async () => {
