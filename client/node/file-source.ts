@@ -1,7 +1,7 @@
 // A file on disk as a FileSource (Node): fs.open once, then positional reads of each range, so a
 // 2 GiB file never sits in memory. Parts go out as streams (`stream`): 1 MiB reads handed to the
 // socket as they complete, so a PUT starts at once and reading overlaps sending, as a piped
-// createReadStream would (a whole 8 MiB part read before its PUT left each connection idle ~7% of
+// createReadStream would (a whole 8 MiB part read before its PUT left each connection idle ~9% of
 // the time). `slice` (whole parts, for a Content-MD5 hasher or another stack) pools its buffers: the
 // engine releases a part's bytes once COS holds the part, and the next slice of the same length reads
 // into that buffer instead of allocating another (V8 frees large typed arrays late, so fresh 8 MiB
