@@ -1,8 +1,9 @@
 // HttpStack over node:http / node:https (the Node entry's default). The body is written to the
 // socket in 256 KiB chunks (a StreamBody: in its own chunks, read from the file as they go), each
 // write waiting for 'drain' when the socket's buffer is full, so upload progress is the bytes the
-// socket has taken; content-length is always set (COS signs it), so nothing is chunked. Cheaper than fetch's ReadableStream body (undici pulls 64 KiB at a time
-// through web streams), which cost ~15% of an upload's throughput.
+// socket has taken; content-length is always set (COS signs it), so nothing is chunked. Cheaper
+// than fetch's ReadableStream body (undici pulls 64 KiB at a time through web streams), which cost
+// ~15% of an upload's throughput.
 
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
