@@ -6,10 +6,12 @@
 //   SDK    — cos-js-sdk-v5 uploadFile (ChunkSize / ChunkParallelLimit the same), each request signed by
 //            POST /v1/authorize (test/browser/cos-js-sdk.test.ts shows the wiring);
 //   client-no-crc — the client with integrity off: no target, it shows what the CRC-64 check costs
-//            (in Chromium, reading a Blob back costs about 2 ms of CPU per MB, on top of the upload's own read).
+//            (in Chromium, reading a File back costs about 2 ms of CPU per MB, on top of the upload's
+//            own read).
 // The page, the functions (workerd) and cos-local run on three origins on 127.0.0.1 (the browser
-// harness of the tests). Rounds are interleaved, the order rotated each round; medians compared. Each time is taken in the page,
-// from the first request to the upload's end. The client's object is read back and compared once.
+// harness of the tests). Rounds are interleaved, the order rotated each round; medians compared.
+// Each time is taken in the page, from the first request to the upload's end. The client's object is
+// read back and compared once.
 // Target (issue 5): client ≥ 0.9 × raw and ahead of cos-js-sdk-v5. Writes its section of BENCHMARKS.md;
 // exits 1 on a miss.
 //
@@ -146,7 +148,7 @@ try {
       const s = await uploadInPage(page, job(way, key));
       seconds[way].push(s);
       console.log(`round ${round} ${way}: ${s.toFixed(2)} s, ${(SIZE / MiB / s).toFixed(0)} MiB/s`);
-      if (round === 1 && way === "client" && (await client.readBackSha256(key)) !== sha256) throw new Error("client: the bytes read back differ from the Blob");
+      if (round === 1 && way === "client" && (await client.readBackSha256(key)) !== sha256) throw new Error("client: the bytes read back differ from the file");
     }
   }
   const { rate, ratioRaw, ratioSdk, ratioNoCrc, cells, runs } = compareUploads(SIZE / MiB, seconds);

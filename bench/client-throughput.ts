@@ -9,8 +9,9 @@
 // cos-local and the functions run in this process (and workerd's); each upload runs in a fresh child
 // process (this file with --child), as an uploading program would, so no uploader shares a thread
 // with cos-local. The child times the upload itself (plan to complete), not its own start-up.
-// Runs are interleaved --rounds times, the order rotated each round; medians are compared. The client's object is
-// read back and its SHA-256 compared on the first round; raw and SDK sizes are checked by complete/HEAD.
+// Runs are interleaved --rounds times, the order rotated each round; medians are compared. The
+// client's object is read back and its SHA-256 compared on the first round; raw and SDK sizes are
+// checked by complete/HEAD.
 // Targets: client ≥ 0.95 × raw and ahead of the SDK. Writes its section of BENCHMARKS.md; exits 1 on a miss.
 //
 //   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 5] [--no-write]
