@@ -357,11 +357,11 @@ export class Task implements UploadTask {
       retry: (fn, s) => withRetry(fn, this.retryContext(s)),
     });
     const window = this.window;
-    if (!ctx.md5) window.prime();
     // One failure stops the other parts at once (their bytes are taken back by the meter).
     const inner = new AbortController();
     const stop = () => inner.abort();
     signal.addEventListener("abort", stop, { once: true });
+    if (!ctx.md5) window.prime(inner.signal);
     let firstError: unknown;
     const worker = async () => {
       for (let n = todo.shift(); n !== undefined && !inner.signal.aborted; n = todo.shift()) {

@@ -55,7 +55,7 @@ export class PartUrlWindow {
     for (let tries = 0; ; tries++) {
       const ready = this.fresh(n);
       if (ready) {
-        this.prefetch();
+        this.prefetch(signal);
         return ready;
       }
       if (tries > 3) throw new Error(`the functions returned no URL for part ${n}`);
@@ -69,9 +69,9 @@ export class PartUrlWindow {
    * Signs the first batch before the part workers start, so they share one signing call instead of
    * each asking for its own part (they all take a part before any of them asks).
    */
-  prime(): void {
+  prime(signal: AbortSignal): void {
     const first = this.options.upcoming().filter((m) => !this.fresh(m) && !this.signing.has(m));
-    if (first.length) this.signBatch(first).catch(() => undefined);
+    if (first.length) this.signBatch(first, signal).catch(() => undefined);
   }
 
   /** Whether `url` still has enough life left to be sent now. */
@@ -85,14 +85,17 @@ export class PartUrlWindow {
     this.signed.delete(n);
   }
 
-  /** Starts the next batch in the background when the window is getting low. */
-  private prefetch(): void {
+  /**
+   * Starts the next batch in the background when the window is getting low. Background batches
+   * carry the run's signal: a part waiting on one must not outlive a pause or cancel.
+   */
+  private prefetch(signal?: AbortSignal): void {
     if (this.signing.size > 0) return;
     const upcoming = this.options.upcoming();
     const freshCount = upcoming.filter((m) => this.fresh(m)).length;
     if (freshCount >= this.options.lowWater) return;
     const next = upcoming.filter((m) => !this.fresh(m));
-    if (next.length) this.signBatch(next).catch(() => undefined);
+    if (next.length) this.signBatch(next, signal).catch(() => undefined);
   }
 
   private signBatch(numbers: number[], signal?: AbortSignal): Promise<void> {

@@ -106,6 +106,34 @@ describe("states of a task", () => {
     expect(cos.find("DELETE", `/v1/uploads/${uploadId}`)).toHaveLength(1);
   });
 
+  it("pause and cancel do not wait on a signing call that hangs (the shared first batch is aborted with the run)", async () => {
+    const cos = new FakeCos();
+    let hang = true;
+    cos.intercept = (req) => (hang && req.path.endsWith("/parts") ? "hang" : undefined);
+    const body = bytes(20_000, 5);
+    const task = setup(cos).upload({ key: "users/test/hung.bin", body });
+    await until(() => cos.find("POST", /\/parts$/).length > 0, "the first signing call");
+    // Paused, the run ends at once (resume waits for it): nothing is stuck behind the hung call.
+    task.pause();
+    hang = false;
+    let started = Date.now();
+    task.resume();
+    const result = await task.done;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(cos.objects.get("users/test/hung.bin")).toEqual(body);
+
+    hang = true;
+    const signsBefore = cos.find("POST", /\/parts$/).length;
+    const second = setup(cos).upload({ key: "users/test/hung-cancel.bin", body });
+    await until(() => cos.find("POST", /\/parts$/).length > signsBefore, "the second upload's signing call");
+    started = Date.now();
+    await second.cancel();
+    // cancel() would wait up to 3 s for a run stuck behind the call.
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(isCancelledError(await second.done.catch((e: unknown) => e))).toBe(true);
+    expect(result.size).toBe(body.length);
+  });
+
   it("a final error fails the task (done rejects, state failed); resume from failed finishes it", async () => {
     const cos = new FakeCos();
     let breakPart = true;
