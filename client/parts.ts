@@ -9,7 +9,7 @@ import { CorsError, HttpError, IntegrityError, NetworkError, SourceError, abortE
 import type { ProgressMeter } from "./progress";
 import { Priority, type Queue } from "./queue";
 import { stallGuard, withRetry } from "./retry";
-import { readBytes } from "./sources";
+import { isBlob, readBytes, sizeOf } from "./sources";
 import type { FileSource, HttpResponse, HttpStack, RetryOptions, StreamBody } from "./types";
 import type { PartUrlWindow } from "./window";
 
@@ -88,8 +88,7 @@ function sourceFailed(ctx: PartsContext, error: unknown): never {
  * PUT before it got them all (the generator itself may finish after the response arrives).
  */
 function hashedStream(ctx: PartsContext, stream: StreamBody): ReadPart {
-  const empty = () => new Crc64().toString();
-  let last = ctx.crc && stream.size === 0 ? empty() : undefined;
+  let last = ctx.crc && stream.size === 0 ? new Crc64().toString() : undefined;
   const body: StreamBody = {
     size: stream.size,
     async *chunks() {
@@ -150,7 +149,7 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
         if (signal.aborted || isAbortError(error)) throw abortError();
         if (isSourceError(error)) throw error; // a streamed body's file failed to read
         // A browser sends a File it can no longer read (moved, deleted, changed) as a network error.
-        if (typeof Blob !== "undefined" && body instanceof Blob) await readBytes(body.slice(0, 1)).catch((unreadable) => sourceFailed(ctx, unreadable));
+        if (isBlob(body)) await readBytes(body.slice(0, 1)).catch((unreadable) => sourceFailed(ctx, unreadable));
         throw new NetworkError("PUT", url, error);
       } finally {
         guard.done();
@@ -165,7 +164,6 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
   );
 }
 
-const sizeOf = (body: Uint8Array | Blob | StreamBody) => (body instanceof Uint8Array ? body.length : body.size);
 
 /** Checks COS's CRC of what it stored against ours. */
 export function checkCrc(key: string, partNumber: number | undefined, ours: string | undefined, cos: string | null | undefined): void {

@@ -16,7 +16,7 @@
 //
 // Only the part being sent (chunkParallelLimit of them per file) is ever in memory.
 
-import type { FileSource, UploadBody } from "./types";
+import type { FileSource, StreamBody, UploadBody } from "./types";
 
 export function isFileSource(body: unknown): body is FileSource {
   return typeof body === "object" && body !== null && typeof (body as FileSource).slice === "function" && typeof (body as FileSource).size === "number" && !isBlob(body);
@@ -53,6 +53,9 @@ export async function toFileSource(body: UploadBody, openPath?: PathOpener): Pro
   }
   throw new TypeError("body must be a Blob, File, ArrayBuffer, Uint8Array, string, FileSource or (Node) { path }");
 }
+
+/** The byte length of a body the engine sends. */
+export const sizeOf = (body: Uint8Array | Blob | StreamBody): number => (body instanceof Uint8Array ? body.length : body.size);
 
 /** A slice as bytes: Blobs are read (only that range). */
 export async function readBytes(data: Uint8Array | Blob): Promise<Uint8Array> {

@@ -61,7 +61,7 @@ export class PartUrlWindow {
       if (tries > 3) throw new Error(`the functions returned no URL for part ${n}`);
       const pending = this.signing.get(n);
       if (pending && tries === 0) await pending.catch(() => undefined);
-      else await this.signBatch([n, ...this.options.upcoming().filter((m) => m !== n && !this.fresh(m) && !this.signing.has(m))], signal);
+      else await this.signBatch([n, ...this.unsigned().filter((m) => m !== n)], signal);
     }
   }
 
@@ -70,8 +70,13 @@ export class PartUrlWindow {
    * each asking for its own part (they all take a part before any of them asks).
    */
   prime(signal: AbortSignal): void {
-    const first = this.options.upcoming().filter((m) => !this.fresh(m) && !this.signing.has(m));
+    const first = this.unsigned();
     if (first.length) this.signBatch(first, signal).catch(() => undefined);
+  }
+
+  /** Upcoming parts with no fresh URL and no signing call under way, in order. */
+  private unsigned(): number[] {
+    return this.options.upcoming().filter((m) => !this.fresh(m) && !this.signing.has(m));
   }
 
   /** Whether `url` still has enough life left to be sent now. */

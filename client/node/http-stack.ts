@@ -8,6 +8,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { abortError } from "../errors";
+import { sizeOf } from "../sources";
 import type { HttpRequest, HttpResponse, HttpStack, StreamBody } from "../types";
 
 const CHUNK = 256 * 1024;
@@ -111,8 +112,6 @@ async function writeStream(body: StreamBody, write: (chunk: Uint8Array) => boole
   }
   if (written !== body.size && !stopped()) throw new Error(`the body gave ${written} of its ${body.size} bytes`);
 }
-
-const sizeOf = (body: Uint8Array | StreamBody) => (body instanceof Uint8Array ? body.length : body.size);
 
 async function toBytes(body: HttpRequest["body"]): Promise<Uint8Array | StreamBody | undefined> {
   if (body === undefined) return undefined;
