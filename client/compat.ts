@@ -3,8 +3,9 @@
 // changing the constructor. Methods keep the SDK's names, parameters (`Key`, `Body`, `onProgress`...),
 // callbacks `(err, data)` and data shapes, and return a promise as the SDK does without a callback.
 //
-// Browsers and React Native: `import { CosDirect } from "./compat"`. Node: from "./compat-node", which
-// drives the Node entry's uploader, so `FilePath` (cos-nodejs-sdk-v5's parameter) is read from disk by range.
+// Apps: `import { CosDirect } from "cos-direct/compat"`, which resolves to this file in browsers, to
+// compat-node.ts in Node (the Node entry's uploader, so `FilePath`, cos-nodejs-sdk-v5's parameter, is
+// read from disk by range) and to compat-react-native.ts in React Native (which needs `store`).
 //
 // What differs from cos-js-sdk-v5, and why:
 // - The constructor takes the functions' `endpoint` and a bearer token (`getToken`), never a

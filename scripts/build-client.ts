@@ -1,26 +1,33 @@
 // `npm run build:client`: the client library as ESM in dist/client/ (package.json "exports"):
-// index.js (browser), node.js, react-native.js, each one bundle with no runtime dependencies, plus
-// type declarations (tsc --emitDeclarationOnly) under dist/client/types/.
+// index.js (browser), node.js, react-native.js and the cos-js-sdk-v5 compat layer for each
+// (compat.js, compat-node.js, compat-react-native.js: `cos-direct/compat`), with no runtime
+// dependencies, plus type declarations (tsc --emitDeclarationOnly) under dist/client/types/. Each
+// platform's two entries share their common code through chunks/, so an app importing both ships
+// the uploader once.
 //
-//   npx tsx scripts/build-client.ts
+//   npx tsx scripts/build-client.ts [outdir]   (default dist/client; test/node/package.test.ts builds
+//                                              into a temporary package)
 
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
-const OUT = "dist/client";
+const OUT = process.argv[2] ?? "dist/client";
 rmSync(OUT, { recursive: true, force: true });
 
-const entries = [
-  { entry: "client/index.ts", platform: "browser" as const },
-  { entry: "client/react-native.ts", platform: "neutral" as const },
-  { entry: "client/node.ts", platform: "node" as const },
+const groups = [
+  { entries: ["client/index.ts", "client/compat.ts"], platform: "browser" as const },
+  { entries: ["client/react-native.ts", "client/compat-react-native.ts"], platform: "neutral" as const },
+  { entries: ["client/node.ts", "client/compat-node.ts"], platform: "node" as const },
 ];
-for (const { entry, platform } of entries) {
+const entries = groups.flatMap((group) => group.entries);
+for (const { entries, platform } of groups) {
   await build({
-    entryPoints: [entry],
+    entryPoints: entries,
     outdir: OUT,
     bundle: true,
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     format: "esm",
     platform,
     target: "es2022",
@@ -35,11 +42,11 @@ for (const { entry, platform } of entries) {
 execFileSync(
   process.execPath,
   [
-    "node_modules/typescript/bin/tsc", "client/index.ts", "client/node.ts", "client/react-native.ts",
+    "node_modules/typescript/bin/tsc", ...entries,
     "--declaration", "--emitDeclarationOnly", "--outDir", `${OUT}/types`, "--rootDir", ".",
     "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", "--lib", "es2022,dom,dom.iterable",
     "--types", "node", "--skipLibCheck", "--strict", "--verbatimModuleSyntax", "--isolatedModules",
   ],
   { stdio: "inherit" },
 );
-console.log(`built ${entries.map((e) => e.entry).join(", ")} into ${OUT}/`);
+console.log(`built ${entries.join(", ")} into ${OUT}/`);
