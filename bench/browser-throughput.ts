@@ -15,7 +15,7 @@
 // Target (issue 5): client ≥ 0.9 × raw and ahead of cos-js-sdk-v5. Writes its section of BENCHMARKS.md;
 // exits 1 on a miss.
 //
-//   npx tsx bench/browser-throughput.ts [--mb 200] [--part-mib 8] [--concurrency 4] [--rounds 5] [--no-write]
+//   npx tsx bench/browser-throughput.ts [--mb 200] [--part-mib 8] [--concurrency 4] [--rounds 8] [--no-write]
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -30,7 +30,6 @@ const { values } = parseArgs({
   options: {
     ...UPLOAD_BENCH_OPTIONS,
     mb: { type: "string", default: "200" },
-    rounds: { type: "string", default: "5" },
   },
 });
 const MiB = 1024 * 1024;

@@ -14,7 +14,7 @@
 // checked by complete/HEAD.
 // Targets: client ≥ 0.95 × raw and ahead of the SDK. Writes its section of BENCHMARKS.md; exits 1 on a miss.
 //
-//   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 5] [--no-write]
+//   npx tsx bench/client-throughput.ts [--mib 1024] [--part-mib 8] [--concurrency 4] [--rounds 8] [--no-write]
 //   BENCH_PROF=/tmp/prof npx tsx bench/client-throughput.ts ...   (a V8 CPU profile of each upload child)
 
 import { spawn } from "node:child_process";
@@ -35,7 +35,6 @@ const { values } = parseArgs({
   options: {
     ...UPLOAD_BENCH_OPTIONS,
     mib: { type: "string", default: "1024" },
-    rounds: { type: "string", default: "5" },
     child: { type: "string" },
   },
 });

@@ -46,19 +46,25 @@ export function writeSection(file: string, id: string, markdown: string, title =
   writeFileSync(file, next);
 }
 
-/** Command-line options the upload-throughput benches share (each adds its size option). */
-export const UPLOAD_BENCH_OPTIONS = {
-  "part-mib": { type: "string", default: "8" },
-  concurrency: { type: "string", default: "4" },
-  "no-write": { type: "boolean", default: false },
-} as const;
-
 /**
  * The ways the upload benches compare. "client-no-crc" (the client with `integrity: false`) has no
  * target: next to "client" it shows what the CRC-64 check costs.
  */
 export const UPLOAD_WAYS = ["client", "raw", "sdk", "client-no-crc"] as const;
 export type UploadWay = (typeof UPLOAD_WAYS)[number];
+
+/**
+ * Command-line options the upload-throughput benches share (each adds its size option). Rounds
+ * default to twice the number of ways: with the order rotated each round, every way then runs in
+ * every position equally often (a way that runs right after another inherits its leftovers, such as
+ * cos-local's garbage to collect), and 8 samples per way steady the medians on a noisy host.
+ */
+export const UPLOAD_BENCH_OPTIONS = {
+  "part-mib": { type: "string", default: "8" },
+  concurrency: { type: "string", default: "4" },
+  rounds: { type: "string", default: String(2 * UPLOAD_WAYS.length) },
+  "no-write": { type: "boolean", default: false },
+} as const;
 
 /**
  * The order round `round` (from 1) runs the ways in: rotated each round, so no way always follows
