@@ -37,6 +37,7 @@
 
 import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
+import { knownSize } from "./sources";
 import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
 import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
 
@@ -172,8 +173,9 @@ const SDK_STATE: Record<TaskState, TaskInfo["state"]> = {
   cancelled: "canceled",
 };
 
-export function progressData(p: Pick<Progress, "loaded" | "total" | "speed"> & { eta?: number | null }): ProgressData {
-  const percent = p.total ? Math.floor((p.loaded / p.total) * 100) / 100 : p.loaded === p.total ? 1 : 0;
+export function progressData(p: Pick<Progress, "loaded" | "total" | "speed"> & { eta?: number | null; percent?: number }): ProgressData {
+  // With total 0, the task's own percent tells a finished empty file (100) from one still waiting (0).
+  const percent = p.total ? Math.floor((p.loaded / p.total) * 100) / 100 : p.percent !== undefined ? p.percent / 100 : p.loaded === p.total ? 1 : 0;
   return { loaded: p.loaded, total: p.total, speed: Math.round(p.speed * 100) / 100, percent, ...(p.eta !== undefined ? { eta: p.eta } : {}) };
 }
 
@@ -261,7 +263,8 @@ export class CosDirect {
 
   /** Upload Files: every file as uploadFile; onProgress sums them up; data.files has each outcome. */
   uploadFiles(params: UploadFilesParams, callback?: Callback<UploadFilesData>): Promise<UploadFilesData> {
-    const latest = params.files.map(() => ({ loaded: 0, total: 0, speed: 0 }));
+    // Queued files count with their size from the start, so the sum's percent does not drop as they start.
+    const latest = params.files.map((file) => ({ loaded: 0, total: file.Body === undefined ? 0 : (knownSize(file.Body) ?? 0), speed: 0 }));
     const report = () => {
       const sum = latest.reduce((a, p) => ({ loaded: a.loaded + p.loaded, total: a.total + p.total, speed: a.speed + p.speed }), { loaded: 0, total: 0, speed: 0 });
       params.onProgress?.(progressData(sum));

@@ -62,12 +62,15 @@ export class HttpError extends Error {
 /** The request never got a response: connection refused or reset, DNS, offline, or CORS preflight. */
 export class NetworkError extends Error {
   override readonly name = "NetworkError" as const;
+  /** Without the query string (a presigned URL's signature stays out of errors and logs). */
+  readonly url: string;
   constructor(
     readonly method: string,
-    readonly url: string,
+    url: string,
     override readonly cause?: unknown,
   ) {
-    super(`${method} ${withoutQuery(url)} got no response (network error${cause instanceof Error && cause.message ? `: ${cause.message}` : ""}); check the connection and, in browsers, the CORS rules`);
+    super(`${method} ${(url = withoutQuery(url))} got no response (network error${cause instanceof Error && cause.message ? `: ${cause.message}` : ""}); check the connection and, in browsers, the CORS rules`);
+    this.url = url;
   }
 }
 
@@ -118,11 +121,14 @@ export class IntegrityError extends Error {
 /** A 2xx response whose ETag the browser hides: the bucket's CORS rule does not expose it. */
 export class CorsError extends Error {
   override readonly name = "CorsError" as const;
+  /** Without the query string. */
+  readonly url: string;
   constructor(
     readonly method: string,
-    readonly url: string,
+    url: string,
   ) {
-    super(`${method} ${withoutQuery(url)} succeeded but its ETag header is not readable: add ETag (and x-cos-hash-crc64ecma, Date) to ExposeHeader in the bucket's CORS rule`);
+    super(`${method} ${(url = withoutQuery(url))} succeeded but its ETag header is not readable: add ETag (and x-cos-hash-crc64ecma, Date) to ExposeHeader in the bucket's CORS rule`);
+    this.url = url;
   }
 }
 
@@ -156,6 +162,21 @@ export const isCancelledError = is<CancelledError>("CancelledError");
 export const isIntegrityError = is<IntegrityError>("IntegrityError");
 export const isCorsError = is<CorsError>("CorsError");
 export const isSourceError = is<SourceError>("SourceError");
+
+/**
+ * Calls the app's callback. What it throws is reported as an uncaught error would be (thrown again
+ * from a timer, RxJS style: the console in browsers, `uncaughtException` in Node) and never reaches
+ * the engine, whose state and `done` stay consistent.
+ */
+export function callOut<A extends unknown[]>(callback: ((...args: A) => unknown) | undefined, ...args: A): void {
+  try {
+    callback?.(...args);
+  } catch (error) {
+    setTimeout(() => {
+      throw error;
+    });
+  }
+}
 
 /** An AbortError (pause/cancel aborted the request or the wait). */
 export function isAbortError(error: unknown): boolean {

@@ -121,6 +121,9 @@ function hashedStream(ctx: PartsContext, stream: StreamBody): ReadPart {
   };
 }
 
+/** 128 kbit/s: how long a PUT without live progress may take (see HttpStack.reportsProgress). */
+const SLOW_LINK_BYTES_PER_S = 16 * 1024;
+
 /** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure. */
 export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, body: Uint8Array | Blob | StreamBody, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
   return ctx.queue.run(
@@ -128,7 +131,10 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
     async () => {
       if (options.stillFresh && !options.stillFresh()) return "stale" as const;
       let response: HttpResponse;
-      const guard = stallGuard(ctx.stallTimeout, signal);
+      // Without live progress, the answer is awaited as long as the body takes at a slow link's rate.
+      const live = ctx.stack.reportsProgress?.(body) !== false;
+      const timeout = live ? ctx.stallTimeout : ctx.stallTimeout + (sizeOf(body) / SLOW_LINK_BYTES_PER_S) * 1000;
+      const guard = stallGuard(timeout, signal);
       try {
         response = await ctx.stack.send({
           method: "PUT",
@@ -145,7 +151,7 @@ export async function put(ctx: PartsContext, id: number, url: string, headers: R
         });
       } catch (error) {
         ctx.meter.drop(id);
-        if (guard.stalled && !signal.aborted) throw new NetworkError("PUT", url, new Error(`no progress for ${ctx.stallTimeout} ms`));
+        if (guard.stalled && !signal.aborted) throw new NetworkError("PUT", url, new Error(live ? `no progress for ${timeout} ms` : `no answer in ${Math.round(timeout)} ms`));
         if (signal.aborted || isAbortError(error)) throw abortError();
         if (isSourceError(error)) throw error; // a streamed body's file failed to read
         // A browser sends a File it can no longer read (moved, deleted, changed) as a network error.

@@ -97,6 +97,9 @@ export interface RetryContext {
   random?: () => number;
 }
 
+/** Failures a retry loop already gave up on: a loop around it (a part around its signing call) does not retry them again. */
+const givenUp = new WeakSet<object>();
+
 /** Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress. */
 export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
   let attempt = 0;
@@ -105,7 +108,7 @@ export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext):
     try {
       return await fn();
     } catch (error) {
-      if (context.signal?.aborted) throw error;
+      if (context.signal?.aborted || givenUp.has(error as object)) throw error;
       const decision = shouldRetry(error);
       if (!decision) throw error;
       const now = context.progressMark?.();
@@ -113,7 +116,10 @@ export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext):
         attempt = 0;
         mark = now;
       }
-      if (++attempt >= context.options.attempts) throw error;
+      if (++attempt >= context.options.attempts) {
+        givenUp.add(error as object);
+        throw error;
+      }
       if (isThrottle(error)) context.onThrottle?.();
       if (decision === "resign") {
         // A fresh signature, not a wait: the URL was fine, only its time window passed.

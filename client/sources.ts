@@ -54,6 +54,12 @@ export async function toFileSource(body: UploadBody, openPath?: PathOpener): Pro
   throw new TypeError("body must be a Blob, File, ArrayBuffer, Uint8Array, string, FileSource or (Node) { path }");
 }
 
+/** The body's size when it is known without opening anything (not a `{ path }`): progress totals of queued tasks. */
+export function knownSize(body: UploadBody): number | undefined {
+  if (typeof body === "string") return new TextEncoder().encode(body).length;
+  return body instanceof ArrayBuffer || body instanceof Uint8Array ? body.byteLength : isBlob(body) || isFileSource(body) ? body.size : undefined;
+}
+
 /** The byte length of a body the engine sends. */
 export const sizeOf = (body: Uint8Array | Blob | StreamBody): number => (body instanceof Uint8Array ? body.length : body.size);
 

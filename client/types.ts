@@ -34,6 +34,12 @@ export interface HttpStack {
   send(request: HttpRequest): Promise<HttpResponse>;
   /** The stack can send a StreamBody (Node's node:http stack): file parts are then read while they are sent. */
   streams?: boolean;
+  /**
+   * False when this body's upload progress is known only once the response arrives (fetch without a
+   * streamed body). The engine then waits for an answer in proportion to the size instead of
+   * aborting the request after `stallTimeout` without progress.
+   */
+  reportsProgress?(body: HttpRequest["body"]): boolean;
 }
 
 /** A body read while it is sent; each `chunks()` reads it again from the start (a retry). */

@@ -2,6 +2,7 @@
 //
 //   queued ─► initiating ─► [hashing] ─► uploading ─► completing ─► done
 //     any active state ─► paused ─► queued (resume);  ─► cancelled;  ─► failed ─► queued (resume)
+//     failed ─► cancelled (its multipart upload is aborted on COS; `done` keeps the failure)
 //
 // `initiating` plans the upload with the functions, or resumes it from a checkpoint (listing the
 // parts COS holds); `hashing` computes the CRC64 of resumed parts the checkpoint has no CRC for;
@@ -10,12 +11,12 @@
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
 import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
-import { CancelledError, abortError, isApiError } from "./errors";
+import { CancelledError, abortError, callOut, isApiError } from "./errors";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
-import { ProgressMeter, progressOf } from "./progress";
+import { ProgressMeter } from "./progress";
 import { Priority, type PriorityValue, type Queue } from "./queue";
 import { withRetry } from "./retry";
-import { toFileSource, type PathOpener } from "./sources";
+import { knownSize, toFileSource, type PathOpener } from "./sources";
 import type { FileSource, HttpStack, Progress, RetryOptions, Store, TaskState, UploadOptions, UploadResult, UploadTask } from "./types";
 import { PartUrlWindow } from "./window";
 
@@ -27,7 +28,7 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   uploading: ["completing", "paused", "cancelled", "failed"],
   completing: ["done", "failed"],
   paused: ["queued", "cancelled"],
-  failed: ["queued"],
+  failed: ["queued", "cancelled"],
   done: [],
   cancelled: [],
 };
@@ -66,13 +67,16 @@ export class Task implements UploadTask {
   uploadId?: string;
   private source?: FileSource;
   private meter?: ProgressMeter;
-  private last: Progress = progressOf(0, 0, 0);
+  /** Until the task runs: nothing sent of a known total (0 for a `{ path }` not opened yet). */
+  private last: Progress;
   private plan?: UploadPlan;
   private readonly parts = new Map<number, DonePart>();
   private window?: PartUrlWindow;
   /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
   private todo: number[] = [];
   private writer?: CheckpointWriter;
+  /** The Web Lock (fingerprint) this task's checkpoint is under, and its release while held. */
+  private lockId?: string;
   private releaseLock?: () => void;
   private controller?: AbortController;
   private running?: Promise<void>;
@@ -85,6 +89,7 @@ export class Task implements UploadTask {
     private readonly deps: TaskDeps,
   ) {
     this.newDone();
+    this.last = { loaded: 0, total: knownSize(options.body) ?? 0, speed: 0, percent: 0, eta: null };
   }
 
   get progress(): Progress {
@@ -93,7 +98,7 @@ export class Task implements UploadTask {
 
   /** Starts (or restarts) the task: waits for a file slot, then runs. */
   start(): void {
-    this.options.onTaskReady?.(this.id);
+    callOut(this.options.onTaskReady, this.id);
     this.running = this.run();
   }
 
@@ -152,7 +157,7 @@ export class Task implements UploadTask {
   private to(next: TaskState): void {
     if (!this.can(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
     this.state = next;
-    this.options.onStateChange?.(next, this);
+    callOut(this.options.onStateChange, next, this);
     this.deps.emit("state", this);
   }
 
@@ -162,7 +167,7 @@ export class Task implements UploadTask {
     if (!force && now - this.lastEmit < 100) return;
     this.lastEmit = now;
     this.last = this.meter.snapshot();
-    this.options.onProgress?.(this.last);
+    callOut(this.options.onProgress, this.last);
     this.deps.emit("progress", this);
   };
 
@@ -179,6 +184,9 @@ export class Task implements UploadTask {
         this.to("initiating");
         await this.initiate(signal);
       } else if (this.plan.kind === "multipart") {
+        // Resumed after a failure (which let the lock go): if another tab took the upload over
+        // meanwhile, this one goes on without writing its checkpoint.
+        if (this.writer && !(await this.lock())) this.writer = undefined;
         await this.syncParts(this.plan, signal);
       }
       const plan = this.plan!;
@@ -215,15 +223,11 @@ export class Task implements UploadTask {
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
     if (deps.store && source.size > 0) {
-      const id = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize);
+      const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize));
       // Another tab holds this upload: upload afresh here, without touching its checkpoint.
-      const release = await acquireLock(id);
-      if (release) {
-        this.releaseLock = release;
-        this.writer = new CheckpointWriter(deps.store, id);
-        const cp = await loadCheckpoint(deps.store, id);
-        if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
-      }
+      if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id);
+      const cp = this.writer && (await loadCheckpoint(deps.store, id));
+      if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
     if (!this.plan) {
       const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target), signal), signal);
@@ -233,6 +237,15 @@ export class Task implements UploadTask {
     }
     this.key = this.plan.key;
     if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
+  }
+
+  /**
+   * Takes the task's Web Lock unless it holds it already (a run paused while initiating keeps it:
+   * asking again would read as another tab's). False when another tab holds it.
+   */
+  private async lock(): Promise<boolean> {
+    if (!this.releaseLock && this.lockId) this.releaseLock = (await acquireLock(this.lockId)) ?? undefined;
+    return this.releaseLock !== undefined;
   }
 
   /** The POST /v1/uploads body for this task. */
@@ -340,7 +353,7 @@ export class Task implements UploadTask {
         const { start, end } = this.partRange(plan, part.partNumber);
         part.crc64 = await hashRange(ctx, start, end);
         hashed += part.size;
-        this.options.onHashProgress?.({ loaded: hashed, total, percent: (hashed / total) * 100 });
+        callOut(this.options.onHashProgress, { loaded: hashed, total, percent: (hashed / total) * 100 });
         if (signal.aborted) throw abortError();
       }
     }

@@ -3,7 +3,7 @@
 
 import { Api } from "./api";
 import { listCheckpoints } from "./checkpoint";
-import { HttpError, NetworkError } from "./errors";
+import { HttpError, NetworkError, callOut } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
 import { RETRY_DEFAULTS, withRetry } from "./retry";
@@ -33,8 +33,8 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
   const all: Task[] = [];
 
   const emit = (event: UploaderEvent, task: UploadTask) => {
-    for (const listener of listeners.get(event) ?? []) listener(task);
-    if (event === "state") for (const listener of listeners.get("list-update") ?? []) listener(task);
+    for (const listener of listeners.get(event) ?? []) callOut(listener, task);
+    if (event === "state") for (const listener of listeners.get("list-update") ?? []) callOut(listener, task);
   };
 
   const uploader: Uploader = {
@@ -51,8 +51,8 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
         const task = uploader.upload({
           ...file,
           onProgress: (p) => {
-            file.onProgress?.(p);
-            filesOptions.onProgress?.(sumProgress(tasks.map((t) => t.progress)));
+            callOut(file.onProgress, p);
+            callOut(filesOptions.onProgress, sumProgress(tasks.map((t) => t.progress)));
           },
         });
         return task;
@@ -61,11 +61,11 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
         tasks.map((task, i) =>
           task.done.then(
             (result: UploadResult) => {
-              filesOptions.onFileFinish?.(null, result, files[i]);
+              callOut(filesOptions.onFileFinish, null, result, files[i]);
               return result;
             },
             (error: Error) => {
-              filesOptions.onFileFinish?.(error, null, files[i]);
+              callOut(filesOptions.onFileFinish, error, null, files[i]);
               return error;
             },
           ),

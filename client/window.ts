@@ -4,6 +4,7 @@
 // With a per-part Content-MD5 the URL signs the digest, so each part is signed on its own.
 
 import type { Api, SignedPart, UploadRef } from "./api";
+import { isAbortError } from "./errors";
 import { Priority, type Queue } from "./queue";
 
 export interface SignedUrl {
@@ -60,8 +61,15 @@ export class PartUrlWindow {
       }
       if (tries > 3) throw new Error(`the functions returned no URL for part ${n}`);
       const pending = this.signing.get(n);
-      if (pending && tries === 0) await pending.catch(() => undefined);
-      else await this.signBatch([n, ...this.unsigned().filter((m) => m !== n)], signal);
+      // A batch that failed after its own retries is the answer (signing again would retry it twice
+      // over); one a pause aborted is signed again.
+      if (pending && tries === 0) {
+        try {
+          await pending;
+        } catch (error) {
+          if (!isAbortError(error)) throw error;
+        }
+      } else await this.signBatch([n, ...this.unsigned().filter((m) => m !== n)], signal);
     }
   }
 

@@ -1,6 +1,6 @@
 // Checkpoints in one JSON file (Node, the CLI's --resume): read once, every change written to a
 // temporary file and renamed over the old one, so a crash mid-write never leaves half a file.
-// Writes are serialised; the last one wins.
+// Writes are serialised; the last one wins. A failed read or write fails that call only.
 
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -10,22 +10,29 @@ export function fileStore(path: string): Store {
   let data: Promise<Record<string, string>> | undefined;
   let writing: Promise<void> = Promise.resolve();
   const load = () =>
-    (data ??= readFile(path, "utf8").then(
-      (text) => JSON.parse(text) as Record<string, string>,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") return {} as Record<string, string>;
+    (data ??= readFile(path, "utf8")
+      .then(
+        (text) => JSON.parse(text) as Record<string, string>,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return {} as Record<string, string>;
+          throw error;
+        },
+      )
+      .catch((error: unknown) => {
+        data = undefined; // the next call reads again (a permission fixed, a file repaired)
         throw error;
-      },
-    ));
+      }));
   const save = (map: Record<string, string>) => {
     const text = JSON.stringify(map);
-    writing = writing.then(async () => {
+    // One failed write fails its caller only: the next one starts afresh.
+    const next = writing.catch(() => undefined).then(async () => {
       await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.tmp`;
       await writeFile(tmp, text);
       await rename(tmp, path);
     });
-    return writing;
+    writing = next;
+    return next;
   };
   return {
     async get(key) {

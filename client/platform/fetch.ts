@@ -31,6 +31,7 @@ export function fetchStack(options: { fetch?: typeof fetch; stream?: boolean } =
   const f = options.fetch ?? globalThis.fetch;
   const stream = options.stream ?? (typeof process !== "undefined" && !!process.versions?.node);
   return {
+    reportsProgress: (body) => stream && body instanceof Uint8Array && body.length > 0,
     async send(request: HttpRequest): Promise<HttpResponse> {
       if (request.signal?.aborted) throw abortError();
       const { body, onUploadProgress } = request;

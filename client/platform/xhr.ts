@@ -5,6 +5,20 @@
 import { abortError } from "../errors";
 import type { HttpRequest, HttpResponse, HttpStack } from "../types";
 
+/**
+ * Bytes as a Blob: Chromium sends a typed-array body about 7× slower than a Blob of the same bytes
+ * (28 against 200 MiB/s for 32 MiB on one machine, XHR and fetch alike). React Native cannot make a
+ * Blob from bytes (it throws): there they go as they are.
+ */
+function asBlob<T>(body: T): T | Blob {
+  if (!(body instanceof Uint8Array) || typeof Blob === "undefined") return body;
+  try {
+    return new Blob([body as Uint8Array<ArrayBuffer>]);
+  } catch {
+    return body;
+  }
+}
+
 export function xhrStack(): HttpStack {
   return {
     send(request: HttpRequest): Promise<HttpResponse> {
@@ -41,7 +55,7 @@ export function xhrStack(): HttpStack {
           cleanup();
           reject(abortError());
         };
-        xhr.send((request.body ?? null) as XMLHttpRequestBodyInit | null);
+        xhr.send(asBlob(request.body ?? null) as XMLHttpRequestBodyInit | null);
       });
     },
   };

@@ -4,7 +4,7 @@
 // goes after complete and cancel; a Web Lock held elsewhere means a fresh upload. Node's file store
 // and file source too.
 
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -140,6 +140,44 @@ describe("resume from a checkpoint", () => {
     expect(task.uploadId).not.toBe(uploadId);
     expect(await store.get(id)).toBe(before);
   });
+
+  it("paused while it lists the checkpoint's parts and resumed: keeps its own Web Lock and resumes the same upload", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 66);
+    const uploadId = await crashAfter(cos, store, body, 4);
+    // An exclusive lock manager, as browsers have: a name is held until its callback's promise settles.
+    const held = new Set<string>();
+    vi.stubGlobal("navigator", {
+      locks: {
+        request: async (name: string, _options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<void>) => {
+          if (held.has(name)) return callback(null);
+          held.add(name);
+          try {
+            await callback({ name });
+          } finally {
+            held.delete(name);
+          }
+        },
+      },
+    });
+    let hold = true;
+    cos.intercept = (req) => (hold && req.method === "GET" && req.path.endsWith("/parts") ? "hang" : undefined);
+    const task = setup(cos, store).upload({ key: KEY, body });
+    await until(() => cos.find("GET", /\/parts$/).length > 0, "the resume lists the parts");
+    task.pause();
+    hold = false;
+    const mark = cos.log.length;
+    task.resume();
+    expect((await task.done).size).toBe(body.length);
+    expect(task.uploadId).toBe(uploadId);
+    expect(cos.objects.get(KEY)).toEqual(body);
+    const after = cos.log.slice(mark);
+    expect(after.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toHaveLength(0);
+    expect(after.filter((r) => r.to === "cos").length).toBeLessThanOrEqual(4); // only the parts COS lacked
+    expect(held.size).toBe(0); // done lets the lock go
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
 });
 
 describe("Node stores and sources", () => {
@@ -159,6 +197,27 @@ describe("Node stores and sources", () => {
     expect(await b.get("cos-direct:upload:y")).toBe("2");
     expect(await b.keys("cos-direct:")).toEqual(["cos-direct:upload:y"]);
     expect(await readdir(join(dir, "sub"))).toEqual(["checkpoints.json"]);
+  });
+
+  it("fileStore: a failed write fails that call only, and a failed read is tried again", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cos-direct-store-"));
+    const blocker = join(dir, "blocker");
+    await writeFile(blocker, "a file where the store's folder should be");
+    const path = join(blocker, "checkpoints.json");
+    const store = fileStore(path);
+    await expect(store.set("cos-direct:upload:a", "1")).rejects.toMatchObject({ code: "ENOTDIR" });
+    await rm(blocker);
+    await store.set("cos-direct:upload:b", "2");
+    await store.remove("cos-direct:upload:a");
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ "cos-direct:upload:b": "2" });
+    // A file that cannot be read yet (here: a folder in its place) fails the call; once it is fixed, the next call reads it.
+    const other = join(dir, "other.json");
+    await mkdir(other);
+    const later = fileStore(other);
+    await expect(later.get("k")).rejects.toMatchObject({ code: "EISDIR" });
+    await rm(other, { recursive: true });
+    await writeFile(other, JSON.stringify({ k: "v" }));
+    expect(await later.get("k")).toBe("v");
   });
 
   it("openFileSource reads exactly the asked range, reuses released buffers, and { path } bodies upload", async () => {

@@ -2,8 +2,10 @@
 // Retry-After honoured, giving up after `attempts`, the counter reset after progress, and errors
 // that name the request, the status and COS's request id.
 
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ApiError, HttpError, NetworkError, createUploader, isHttpError, retryDelay, shouldRetry } from "../../client/node";
+import { ApiError, CorsError, HttpError, NetworkError, createUploader, isHttpError, retryDelay, shouldRetry } from "../../client/node";
+import type { HttpStack } from "../../client/types";
 import { withRetry } from "../../client/retry";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
@@ -167,5 +169,53 @@ describe("stalled requests", () => {
     const error = (await uploader.upload({ key: "users/test/s", body: "abc" }).done.catch((e: unknown) => e)) as Error;
     expect(error.name).toBe("NetworkError");
     expect(error.message).toContain("no progress for 20 ms");
+  });
+
+  it("a stack that learns a body's progress only from the answer (fetch without a streamed body) is not cut off as stalled", async () => {
+    const cos = new FakeCos();
+    cos.partSize = cos.singleThreshold = 8192; // 0.5 s at 16 KiB/s
+    cos.putDelay = 150; // no progress event before the answer, three times the stall timeout
+    const answerOnly: HttpStack = { send: cos.stack.send, reportsProgress: () => false };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: answerOnly, stallTimeout: 50, retry: { attempts: 2, baseDelay: 1, maxDelay: 1 } });
+    const body = bytes(3 * 8192, 23);
+    expect((await uploader.upload({ key: "users/test/slow.bin", body }).done).size).toBe(body.length);
+    expect(cos.objects.get("users/test/slow.bin")).toEqual(body);
+    expect(cos.partPuts()).toHaveLength(3); // none aborted and sent again
+    // Its wait still ends: stallTimeout plus the body's time at 16 KiB/s (3 bytes: 0.2 ms more).
+    cos.intercept = (req) => (req.to === "cos" ? "hang" : undefined);
+    const started = Date.now();
+    const error = (await uploader.upload({ key: "users/test/s", body: "abc" }).done.catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/no answer in 50 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe("nested retries", () => {
+  it("a signing call that gave up is not retried again by the part around it: attempts, not attempts²", async () => {
+    const cos = new FakeCos();
+    cos.intercept = (req) => (req.to === "api" && req.path.endsWith("/parts") && req.method === "POST" ? { status: 503, body: { error: { code: "CosUnavailable", message: "down" } } } : undefined);
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, chunkParallelLimit: 1, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    const error = (await uploader.upload({ key: "users/test/n.bin", body: bytes(3000, 24) }).done.catch((e: unknown) => e)) as ApiError;
+    expect(error.name).toBe("ApiError");
+    expect(error.status).toBe(503);
+    expect(cos.find("POST", /\/parts$/)).toHaveLength(3);
+  });
+});
+
+describe("what errors keep", () => {
+  it("NetworkError and CorsError keep the URL without its query: a presigned signature never shows in JSON or logs", async () => {
+    const url = "https://bucket.cos.test/users/test/k?partNumber=1&q-signature=secret-signature&x-cos-security-token=sts-secret";
+    for (const error of [new NetworkError("PUT", url, new Error("socket hang up")), new CorsError("PUT", url)]) {
+      expect(error.url).toBe("https://bucket.cos.test/users/test/k");
+      const shown = `${JSON.stringify(error)} ${inspect(error)} ${error.message}`;
+      expect(shown).not.toContain("secret");
+    }
+    // A part that gets no answer, end to end.
+    const cos = new FakeCos();
+    cos.intercept = (req) => (req.to === "cos" ? new TypeError("fetch failed: ECONNRESET") : undefined);
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 1, baseDelay: 1, maxDelay: 1 } });
+    const error = (await uploader.upload({ key: "users/test/k", body: bytes(3000, 25) }).done.catch((e: unknown) => e)) as NetworkError;
+    expect(error.name).toBe("NetworkError");
+    expect(`${JSON.stringify(error)} ${inspect(error)}`).not.toMatch(/q-signature|secret-signature/);
   });
 });

@@ -99,36 +99,40 @@ describe("nodeHttpStack", () => {
 });
 
 describe("xhrStack", () => {
-  it("sends through XMLHttpRequest with upload progress; headers CORS hides read as null", async () => {
-    const opened: string[] = [];
-    class FakeXhr {
-      upload: { onprogress?: (e: { loaded: number }) => void } = {};
-      status = 0;
-      responseText = "";
-      onload?: () => void;
-      onerror?: () => void;
-      onabort?: () => void;
-      ontimeout?: () => void;
-      headers: Record<string, string> = {};
-      open(method: string, url: string) {
-        opened.push(`${method} ${url}`);
-      }
-      setRequestHeader(name: string, value: string) {
-        this.headers[name] = value;
-      }
-      getResponseHeader(name: string) {
-        return name.toLowerCase() === "x-cos-request-id" ? "req-1" : null; // ETag not exposed
-      }
-      abort() {
-        this.onabort?.();
-      }
-      send(body: Uint8Array) {
-        this.upload.onprogress?.({ loaded: body.length / 2 });
-        this.upload.onprogress?.({ loaded: body.length });
-        this.status = 200;
-        this.onload?.();
-      }
+  const opened: string[] = [];
+  const bodies: unknown[] = [];
+  class FakeXhr {
+    upload: { onprogress?: (e: { loaded: number }) => void } = {};
+    status = 0;
+    responseText = "";
+    onload?: () => void;
+    onerror?: () => void;
+    onabort?: () => void;
+    ontimeout?: () => void;
+    headers: Record<string, string> = {};
+    open(method: string, url: string) {
+      opened.push(`${method} ${url}`);
     }
+    setRequestHeader(name: string, value: string) {
+      this.headers[name] = value;
+    }
+    getResponseHeader(name: string) {
+      return name.toLowerCase() === "x-cos-request-id" ? "req-1" : null; // ETag not exposed
+    }
+    abort() {
+      this.onabort?.();
+    }
+    send(body: Blob | Uint8Array) {
+      bodies.push(body);
+      const size = body instanceof Blob ? body.size : body.length;
+      this.upload.onprogress?.({ loaded: size / 2 });
+      this.upload.onprogress?.({ loaded: size });
+      this.status = 200;
+      this.onload?.();
+    }
+  }
+
+  it("sends through XMLHttpRequest with upload progress; headers CORS hides read as null", async () => {
     vi.stubGlobal("XMLHttpRequest", FakeXhr);
     const sent: number[] = [];
     const response = await xhrStack().send({ method: "PUT", url: "https://b.test/k", headers: { "content-length": "4", "content-md5": "x" }, body: new Uint8Array(4), onUploadProgress: (n) => sent.push(n) });
@@ -136,6 +140,27 @@ describe("xhrStack", () => {
     expect(sent).toEqual([2, 4]);
     expect(response.header("etag")).toBeNull();
     expect(response.header("x-cos-request-id")).toBe("req-1");
+  });
+
+  it("sends bytes as a Blob of the same bytes (Chromium sends those ~7× faster), and as they are where a Blob cannot hold bytes (React Native)", async () => {
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    const body = bytes(3000, 72).subarray(1000, 2500);
+    bodies.length = 0;
+    await xhrStack().send({ method: "PUT", url: "https://b.test/k", headers: {}, body });
+    expect(bodies[0]).toBeInstanceOf(Blob);
+    expect(new Uint8Array(await (bodies[0] as Blob).arrayBuffer())).toEqual(body);
+    await xhrStack().send({ method: "PUT", url: "https://b.test/k", headers: {}, body: "text" });
+    expect(bodies[1]).toBe("text");
+    vi.stubGlobal(
+      "Blob",
+      class {
+        constructor() {
+          throw new Error("Creating blobs from 'ArrayBuffer' and 'ArrayBufferView' are not supported");
+        }
+      },
+    );
+    await xhrStack().send({ method: "PUT", url: "https://b.test/k", headers: {}, body });
+    expect(bodies[2]).toBe(body);
   });
 });
 

@@ -3,8 +3,8 @@
 // and resume after failure. Driven by the fake API + COS in client-fake.ts.
 
 import { describe, expect, it } from "vitest";
-import { createUploader, isCancelledError, isHttpError, TRANSITIONS } from "../../client/node";
-import type { TaskState } from "../../client/types";
+import { createUploader, isCancelledError, isHttpError, memoryStore, TRANSITIONS } from "../../client/node";
+import type { TaskState, UploadBody } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos, until } from "./client-fake";
 
@@ -15,12 +15,12 @@ function setup(cos = new FakeCos(), extra = {}) {
 }
 
 describe("the transition table", () => {
-  it("has no way out of done and cancelled, and only resume (queued) out of paused besides cancel", () => {
+  it("has no way out of done and cancelled, and only resume (queued) out of paused and failed besides cancel", () => {
     expect(TRANSITIONS.done).toEqual([]);
     expect(TRANSITIONS.cancelled).toEqual([]);
     expect([...TRANSITIONS.paused].sort()).toEqual(["cancelled", "queued"]);
     expect(TRANSITIONS.completing).not.toContain("paused");
-    expect(TRANSITIONS.failed).toEqual(["queued"]);
+    expect([...TRANSITIONS.failed].sort()).toEqual(["cancelled", "queued"]);
   });
 });
 
@@ -155,6 +155,60 @@ describe("states of a task", () => {
     expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
   });
 
+  it("cancel on a failed task aborts its multipart upload on COS and forgets its checkpoint; done keeps the failure", async () => {
+    const cos = new FakeCos();
+    cos.intercept = (req) => (req.query.get("partNumber") === "2" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+    const store = memoryStore();
+    const task = setup(cos, { store }).upload({ key: "users/test/failed.bin", body: bytes(3000, 5) });
+    const failure = await task.done.catch((e: unknown) => e);
+    expect(task.state).toBe("failed");
+    expect(await store.keys("cos-direct:")).toHaveLength(1);
+    await task.cancel();
+    expect(task.state).toBe("cancelled");
+    expect(cos.aborted).toEqual([task.uploadId]);
+    expect(cos.uploads.size).toBe(0);
+    expect(await store.keys("cos-direct:")).toEqual([]);
+    expect(await task.done.catch((e: unknown) => e)).toBe(failure);
+  });
+
+  it("a callback or listener that throws does not break the task: done settles, states stay consistent, the error is reported", async () => {
+    const reported: unknown[] = [];
+    const onUncaught = (error: unknown) => reported.push(error);
+    const listeners = process.listeners("uncaughtException");
+    process.removeAllListeners("uncaughtException");
+    process.on("uncaughtException", onUncaught);
+    try {
+      const cos = new FakeCos();
+      const uploader = setup(cos);
+      uploader.on("state", (t) => {
+        if (t.state === "done") throw new Error("listener bug");
+      });
+      const states: TaskState[] = [];
+      const task = uploader.upload({
+        key: "users/test/cb.bin",
+        body: bytes(3000, 6),
+        onStateChange: (state) => {
+          states.push(state);
+          throw new Error(`onStateChange bug in ${state}`);
+        },
+        onProgress: () => {
+          throw new Error("onProgress bug");
+        },
+      });
+      expect((await task.done).size).toBe(3000);
+      expect(states).toEqual(["initiating", "uploading", "completing", "done"]);
+      expect(task.state).toBe("done");
+      await new Promise((r) => setTimeout(r, 10));
+      const messages = reported.map((e) => (e as Error).message);
+      expect(messages).toContain("listener bug");
+      expect(messages).toContain("onStateChange bug in done");
+      expect(messages).toContain("onProgress bug");
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      for (const listener of listeners) process.on("uncaughtException", listener);
+    }
+  });
+
   it("uploadFiles honours fileParallelLimit and reports each file and the aggregate", async () => {
     const cos = new FakeCos();
     cos.putDelay = 15;
@@ -177,5 +231,25 @@ describe("states of a task", () => {
     expect(peak).toBe(2);
     expect(cos.peakInFlight).toBeLessThanOrEqual(2);
     expect(aggregate.at(-1)).toBeGreaterThan(0);
+  });
+
+  it("queued tasks report 0 % of their size, so uploadFiles' percent never drops as files start", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 5;
+    const uploader = setup(cos, { fileParallelLimit: 1, chunkParallelLimit: 1 });
+    const percents: number[] = [];
+    const bodies: UploadBody[] = [bytes(2500, 20), new Blob([bytes(1500, 21)]), "x".repeat(2000), bytes(0, 22)];
+    const running = uploader.uploadFiles(
+      bodies.map((body, i) => ({ key: `users/test/agg-${i}.bin`, body })),
+      { onProgress: (p) => percents.push(p.percent) },
+    );
+    const [first, second] = uploader.tasks();
+    expect(second.state).toBe("queued");
+    expect(second.progress).toMatchObject({ loaded: 0, total: 1500, percent: 0 });
+    expect(first.progress.percent).toBe(0);
+    await running;
+    expect(percents.at(-1)).toBe(100);
+    for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1]);
+    expect(uploader.tasks().map((t) => t.progress.percent)).toEqual([100, 100, 100, 100]);
   });
 });
