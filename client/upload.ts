@@ -70,6 +70,8 @@ export class Task implements UploadTask {
   /** Until the task runs: nothing sent of a known total (0 for a `{ path }` not opened yet). */
   private last: Progress;
   private plan?: UploadPlan;
+  /** The checkpoint's upload while its parts are being listed (before it becomes the plan): cancel aborts it too. */
+  private resumingFrom?: UploadRef;
   private readonly parts = new Map<number, DonePart>();
   private window?: PartUrlWindow;
   /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
@@ -129,6 +131,7 @@ export class Task implements UploadTask {
     }
     if (!this.can("cancelled")) return;
     this.to("cancelled");
+    const resuming = this.resumingFrom;
     this.controller?.abort();
     // The aborted run normally ends within milliseconds; cancel never waits on it for long (a run
     // stuck somewhere must not keep the upload alive on COS, nor `done` pending). A part it still
@@ -136,8 +139,8 @@ export class Task implements UploadTask {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
     clearTimeout(timer);
-    const plan = this.plan;
-    if (plan?.kind === "multipart") await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(plan))).catch(() => undefined);
+    const ref = this.plan?.kind === "multipart" ? this.plan : resuming;
+    if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
     this.settle.reject(new CancelledError(this.key));
@@ -266,6 +269,7 @@ export class Task implements UploadTask {
   private async resumeFrom(cp: Checkpoint, signal: AbortSignal): Promise<void> {
     let listed;
     try {
+      this.resumingFrom = cp;
       listed = await this.listParts(cp, signal);
     } catch (error) {
       // Gone (completed, aborted, swept) or the token expired: start over.
@@ -274,6 +278,8 @@ export class Task implements UploadTask {
         return;
       }
       throw error;
+    } finally {
+      this.resumingFrom = undefined;
     }
     const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
     for (const p of listed) {

@@ -178,6 +178,20 @@ describe("resume from a checkpoint", () => {
     expect(held.size).toBe(0); // done lets the lock go
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
+
+  it("cancelled while it lists the checkpoint's parts: the checkpoint's upload is aborted on COS, not left behind", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(4 * 1024, 67);
+    const uploadId = await crashAfter(cos, store, body, 1);
+    cos.intercept = (req) => (req.method === "GET" && req.path.endsWith("/parts") ? "hang" : undefined);
+    const task = setup(cos, store).upload({ key: KEY, body });
+    await until(() => cos.find("GET", /\/parts$/).length > 0, "the resume lists the parts");
+    await task.cancel();
+    expect(cos.aborted).toEqual([uploadId]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    expect(await task.done.catch((e: unknown) => (e as Error).name)).toBe("CancelledError");
+  });
 });
 
 describe("Node stores and sources", () => {
