@@ -105,7 +105,6 @@ export function configFromEnv(env: Record<string, unknown>): Config {
   }
   const e = parsed.data;
   if (e.AUTH_MODE === "jwt" && !e.JWT_SECRET && !e.JWKS_URL) throw new ConfigError("JWT_SECRET", "or JWKS_URL is required when AUTH_MODE is jwt");
-  if (!e.KEY_PREFIX.includes("{sub}")) throw new ConfigError("KEY_PREFIX", "must contain {sub}, so each caller gets a prefix of its own");
   return checkConfig({
     cos: {
       credentials: { secretId: e.COS_SECRET_ID, secretKey: e.COS_SECRET_KEY, securityToken: e.COS_SECURITY_TOKEN },
@@ -130,6 +129,9 @@ export function checkConfig(config: Config): Config {
   if (config.singlePutThreshold > COS_MAX_PUT) throw new ConfigError("SINGLE_PUT_THRESHOLD", `must be at most ${COS_MAX_PUT}`);
   if (config.partSize < COS_MIN_PART || config.partSize > COS_MAX_PART) throw new ConfigError("PART_SIZE", `must be from ${COS_MIN_PART} to ${COS_MAX_PART}`);
   if (config.uploadTokenSecret.length < 32) throw new ConfigError("UPLOAD_TOKEN_SECRET", "must be at least 32 characters");
+  // "users/{sub}" would give caller "a" the keys of caller "ab" too: {sub} must close a segment.
+  if (!config.keyPrefix.includes("{sub}/")) throw new ConfigError("KEY_PREFIX", "must contain {sub} followed by /, so each caller gets a folder of its own");
+  if (/\{sub\}(?!\/)/.test(config.keyPrefix)) throw new ConfigError("KEY_PREFIX", "must have / right after every {sub}");
   return { ...config, presignExpiresSeconds: Math.min(config.presignExpiresSeconds, MAX_PRESIGN_SECONDS) };
 }
 

@@ -54,6 +54,22 @@ function fetchJwks(url: string, now: number): Promise<Jwk[]> {
   return keys;
 }
 
+/** Clock skew allowed between the token's issuer and this server, in seconds. */
+export const JWT_LEEWAY_SECONDS = 60;
+
+/**
+ * What is wrong with the token's time claims at `now` (Unix seconds), or undefined. `exp` is
+ * required: a token without one would be valid forever.
+ */
+export function jwtTimeProblem(payload: Record<string, unknown>, now: number): string | undefined {
+  const { exp, nbf, iat } = payload;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return "has no `exp` claim (a token must expire)";
+  if (exp <= now - JWT_LEEWAY_SECONDS) return "has expired (`exp`)";
+  if (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf) || nbf > now + JWT_LEEWAY_SECONDS)) return "is not valid yet (`nbf`)";
+  if (iat !== undefined && (typeof iat !== "number" || !Number.isFinite(iat) || iat > now + JWT_LEEWAY_SECONDS)) return "was issued in the future (`iat`)";
+  return undefined;
+}
+
 function bearer(c: Context): string {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(header);
@@ -71,7 +87,8 @@ export async function authenticate(c: Context, auth: AuthConfig, hook?: Authoriz
   }
   if (auth.mode === "none") return { subject: c.req.header(DEV_SUBJECT_HEADER) || "dev" };
   const token = bearer(c);
-  const verification = { iss: auth.issuer, aud: auth.audience };
+  // Time claims are checked below, with leeway for clock skew (hono's checks have none).
+  const verification = { iss: auth.issuer, aud: auth.audience, exp: false, nbf: false, iat: false };
   let payload: Record<string, unknown>;
   try {
     payload = auth.secret
@@ -81,5 +98,7 @@ export async function authenticate(c: Context, auth: AuthConfig, hook?: Authoriz
     throw new ApiError(401, "Unauthenticated", `Authorization header: the JWT was refused (${(error as Error).name})`);
   }
   if (typeof payload.sub !== "string" || payload.sub === "") throw new ApiError(401, "Unauthenticated", "Authorization header: the JWT has no `sub` claim");
+  const timeProblem = jwtTimeProblem(payload, Date.now() / 1000);
+  if (timeProblem) throw new ApiError(401, "Unauthenticated", `Authorization header: the JWT ${timeProblem}`);
   return { subject: payload.sub };
 }

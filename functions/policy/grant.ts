@@ -1,7 +1,7 @@
 // What one caller may do (DESIGN.md policy/grant.ts): its key prefix, size cap, content types and
 // URL lifetime. The default grant comes from configuration; an `authorize` hook may narrow it.
 
-import type { Config } from "../config";
+import { ConfigError, MAX_PRESIGN_SECONDS, type Config } from "../config";
 import { ApiError } from "../errors";
 import { checkKey } from "./key";
 
@@ -37,6 +37,39 @@ export function defaultGrant(config: Config, subject: string): Grant {
     allowedContentTypes: config.allowedContentTypes,
     presignExpiresSeconds: config.presignExpiresSeconds,
   };
+}
+
+/**
+ * The configured grant narrowed by an `authorize` hook's: the size cap and URL lifetime can only go
+ * down (the lifetime stays within 7 days whatever either says); content types and the prefix are the
+ * hook's to choose, a prefix being a valid key that ends in `/`. A bad hook value is a configuration
+ * error (500 ConfigError naming it), never a wider grant.
+ */
+export function narrowGrant(base: Grant, hook: Partial<Omit<Grant, "subject">> = {}): Grant {
+  const grant = { ...base };
+  const bad = (name: string, problem: string) => new ConfigError(`authorize hook grant.${name}`, problem);
+  if (hook.maxUploadBytes !== undefined) {
+    if (!(hook.maxUploadBytes >= 0)) throw bad("maxUploadBytes", "must be a number of bytes ≥ 0");
+    grant.maxUploadBytes = Math.min(base.maxUploadBytes, hook.maxUploadBytes);
+  }
+  if (hook.presignExpiresSeconds !== undefined) {
+    if (!(hook.presignExpiresSeconds >= 1)) throw bad("presignExpiresSeconds", "must be a number of seconds ≥ 1");
+    grant.presignExpiresSeconds = Math.min(base.presignExpiresSeconds, hook.presignExpiresSeconds, MAX_PRESIGN_SECONDS);
+  }
+  if (hook.allowedContentTypes !== undefined) {
+    if (!Array.isArray(hook.allowedContentTypes) || hook.allowedContentTypes.some((t) => typeof t !== "string")) throw bad("allowedContentTypes", "must be an array of MIME patterns");
+    grant.allowedContentTypes = hook.allowedContentTypes;
+  }
+  if (hook.keyPrefix !== undefined) {
+    if (typeof hook.keyPrefix !== "string" || !hook.keyPrefix.endsWith("/")) throw bad("keyPrefix", "must be a string ending in /");
+    try {
+      checkKey(hook.keyPrefix);
+    } catch (error) {
+      throw bad("keyPrefix", (error as Error).message);
+    }
+    grant.keyPrefix = hook.keyPrefix;
+  }
+  return grant;
 }
 
 /** 403 unless `key` is a valid key inside the grant's prefix. */

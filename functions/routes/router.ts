@@ -8,7 +8,7 @@ import type { CosClient } from "../cos/client";
 import type { Config } from "../config";
 import { invalidInput } from "../errors";
 import { authenticate, type AuthorizeHook } from "../policy/auth";
-import { defaultGrant, type Grant } from "../policy/grant";
+import { defaultGrant, narrowGrant, type Grant } from "../policy/grant";
 import type { RateLimiter } from "../policy/ratelimit";
 
 /** What a verified upload looks like to `onUploadCompleted`: every figure comes from COS's HEAD. */
@@ -56,7 +56,7 @@ export async function grantOf(c: Context<AppEnv>): Promise<Grant> {
   if (cached) return cached;
   const { config, authorize } = c.get("services");
   const principal = await authenticate(c, config.auth, authorize);
-  const grant = { ...defaultGrant(config, principal.subject), ...principal.grant, subject: principal.subject };
+  const grant = narrowGrant(defaultGrant(config, principal.subject), principal.grant);
   c.set("grant", grant);
   return grant;
 }

@@ -3,12 +3,25 @@
 
 import * as z from "zod";
 import { COS_MAX_PART, COS_MIN_PART, COS_MAX_PARTS } from "../config";
+import { LONE_SURROGATE } from "../policy/key";
+
+/** HTTP drops a header value's outer spaces: a signature over them would never match what COS receives. */
+const NO_OUTER_SPACES = /^(?! )[\x20-\x7e]*(?<! )$/;
+const OUTER_SPACES = "must not start or end with a space (HTTP drops them, so the signature would not match)";
 
 /** Header values travel as Latin-1 byte strings; printable ASCII keeps every runtime happy. */
-const headerValue = (max: number) => z.string().max(max).regex(/^[\x20-\x7e]*$/, "must be printable ASCII (encode other text, e.g. RFC 5987 for filenames)");
+const headerValue = (max: number) =>
+  z.string().max(max).regex(/^[\x20-\x7e]*$/, "must be printable ASCII (encode other text, e.g. RFC 5987 for filenames)").regex(NO_OUTER_SPACES, OUTER_SPACES);
+
+/** Text that has a UTF-8 form (JSON may carry a lone surrogate such as "\ud800", which has none and cannot be URL-encoded). */
+const wellFormed = () => z.string().refine((text) => !LONE_SURROGATE.test(text), "must be valid Unicode (it has a lone UTF-16 surrogate)");
 
 export const Md5Base64 = z.string().regex(/^[A-Za-z0-9+/]{22}==$/, "must be the base64 of a 16-byte MD5 digest");
-export const ContentType = z.string().max(255).regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;[\x20-\x7e]*)?$/, "must be a MIME type such as image/png");
+export const ContentType = z
+  .string()
+  .max(255)
+  .regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+( *;[\x20-\x7e]*)?$/, "must be a MIME type such as image/png (printable ASCII)")
+  .regex(NO_OUTER_SPACES, OUTER_SPACES);
 export const StorageClass = z.enum(["STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING", "MAZ_STANDARD", "MAZ_STANDARD_IA"]);
 /** COS's bandwidth cap in bits per second (cos-protocol.md §4), signed into the URL's query. */
 export const TrafficLimit = z.number().int().min(819200).max(838860800).optional().describe("x-cos-traffic-limit in bit/s (819200-838860800), signed into the URL");
@@ -109,7 +122,7 @@ export const AppendRequest = z.object({
 
 export const DownloadRequest = z.object({
   key: z.string(),
-  filename: z.string().min(1).max(255).optional().describe("Sets response-content-disposition: attachment"),
+  filename: wellFormed().min(1).max(255).optional().describe("Sets response-content-disposition: attachment"),
   expires: Expires,
   trafficLimit: TrafficLimit,
 });
@@ -142,8 +155,8 @@ export const AuthorizeRequest = z.object({
   key: z.string().max(2048).optional().describe("Object key; empty or absent for bucket operations"),
   pathname: z.string().max(2048).optional(),
   // cos-js-sdk-v5 passes some values as they are in its options: numbers, and booleans (x-cos-sdk-retry: true on a retried part).
-  query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  query: z.record(wellFormed(), z.union([wellFormed(), z.number(), z.boolean()])).optional(),
+  headers: z.record(wellFormed(), z.union([wellFormed(), z.number(), z.boolean()])).optional(),
 });
 
 export const AuthorizeResponse = z.object({

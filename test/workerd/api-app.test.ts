@@ -157,6 +157,22 @@ describe("authorize hook", () => {
     expectError(await create("tenant", { key: "users/tenant/a.txt", size: 1 }), 403, "KeyOutsidePrefix", "tenants/acme/");
     expect((await create("tenant", { key: "tenants/acme/a.txt", size: 1 })).status).toBe(200);
   });
+
+  it("cannot widen the grant: a bigger size cap or a longer URL lifetime falls back to the configured one; a prefix without / is a ConfigError", async () => {
+    const { maxUploadBytes, presignExpiresSeconds } = CONFIG_DEFAULTS;
+    const hooked = (grant: Record<string, unknown>) => createApp({ ...config, authorize: () => ({ subject: "ap-wide", grant }) });
+    const wide = hooked({ maxUploadBytes: maxUploadBytes * 1000, presignExpiresSeconds: 90 * 24 * 3600 });
+    const tooBig = await call(wide, "POST", "/v1/uploads", { body: { key: "users/ap-wide/a.txt", size: maxUploadBytes + 1, contentType: "text/plain" } });
+    expectError(tooBig, 413, "TooLarge", "body.size");
+    const single = await call(wide, "POST", "/v1/uploads", { body: { key: "users/ap-wide/a.txt", size: 1, contentType: "text/plain", expires: 7 * 24 * 3600 } });
+    expect(single.status).toBe(200);
+    const lifetime = (Date.parse(single.body.expiresAt) - Date.now()) / 1000;
+    expect(lifetime).toBeLessThanOrEqual(presignExpiresSeconds + 5);
+    for (const keyPrefix of ["tenants", "../tenants/", ""]) {
+      const res = await call(hooked({ keyPrefix }), "POST", "/v1/uploads", { body: { key: `${keyPrefix}a.txt`, size: 1, contentType: "text/plain" } });
+      expectError(res, 500, "ConfigError", "grant.keyPrefix");
+    }
+  });
 });
 
 describe("configuration from the environment", () => {
@@ -173,6 +189,8 @@ describe("configuration from the environment", () => {
     ["COS_ENDPOINT", "ftp://cos.example/path"],
     ["AUTH_MODE", "trust-everyone"],
     ["KEY_PREFIX", "shared-prefix/"],
+    ["KEY_PREFIX", "users/{sub}"],
+    ["KEY_PREFIX", "users/{sub}-files/"],
   ])("500 ConfigError naming %s, never its value, logged once", async (variable, value) => {
     const app = createApp();
     const logs = await logsOf(async () => {

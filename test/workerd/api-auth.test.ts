@@ -32,13 +32,30 @@ describe("authentication", () => {
       `Bearer ${algNone}`,
       `Bearer ${(await jwtFor(sub)).split(".").slice(0, 2).join(".")}.`,
       `Bearer ${await sign({ sub, exp: now + 3600 }, testEnv.JWT_SECRET, "HS512")}`,
-      `Bearer ${await jwtFor(sub, { exp: now - 60 })}`,
+      `Bearer ${await jwtFor(sub, { exp: now - 3600 })}`,
       `Bearer ${await jwtFor(sub, { nbf: now + 3600 })}`,
+      `Bearer ${await jwtFor(sub, { iat: now + 3600 })}`,
       `Bearer ${await jwtFor("")}`,
+      // No exp: it would be valid forever.
+      `Bearer ${await sign({ sub }, testEnv.JWT_SECRET, "HS256")}`,
+      `Bearer ${await jwtFor(sub, { exp: String(now + 3600) })}`,
     ];
     for (const authorization of cases) expectError(await withAuth(authorization), 401, "Unauthenticated", "JWT");
     // The same request with a good JWT passes, so the refusals above are about the token alone.
     expect((await withAuth(`Bearer ${await jwtFor(sub)}`)).status).toBe(200);
+    const noExp = await withAuth(`Bearer ${await sign({ sub }, testEnv.JWT_SECRET, "HS256")}`);
+    expectError(noExp, 401, "Unauthenticated", "`exp`");
+  });
+
+  it("allows a minute of clock skew between the token's issuer and the server, no more", async () => {
+    const sub = "au-alice";
+    const now = Math.floor(Date.now() / 1000);
+    for (const claims of [{ iat: now + 30 }, { nbf: now + 30 }, { exp: now - 30 }]) {
+      expect((await withAuth(`Bearer ${await jwtFor(sub, claims)}`)).status, JSON.stringify(claims)).toBe(200);
+    }
+    for (const claims of [{ iat: now + 120 }, { nbf: now + 120 }, { exp: now - 120 }]) {
+      expectError(await withAuth(`Bearer ${await jwtFor(sub, claims)}`), 401, "Unauthenticated", "JWT");
+    }
   });
 });
 

@@ -96,6 +96,26 @@ describe("size and content type", () => {
     expectError(await create({ key: `${prefix}x`, contentType: "not a type" }), 400, "InvalidInput", "body.contentType");
     for (const contentType of ["image/png", "text/plain; charset=utf-8", "application/pdf"]) expect((await create({ key: `${prefix}ok`, contentType })).status).toBe(200);
   });
+
+  it("400 for header values HTTP would change (line breaks, Unicode spaces, outer spaces), single PUT and multipart alike: never a URL that cannot work or a 500", async () => {
+    for (const size of [10, 2 * MiB]) {
+      for (const contentType of ["text/plain\r\n;x=y", "text/plain\u2028;x", "text/plain\n", "text/plain; charset=utf-8 ", " text/plain"]) {
+        expectError(await create({ key: `${prefix}h.txt`, size, contentType }), 400, "InvalidInput", "body.contentType");
+      }
+      expectError(await create({ key: `${prefix}h.txt`, size, cacheControl: "no-cache " }), 400, "InvalidInput", "body.cacheControl");
+      expectError(await create({ key: `${prefix}h.txt`, size, metadata: { a: " v" } }), 400, "InvalidInput", "body.metadata.a");
+      expectError(await create({ key: `${prefix}h.txt`, size, contentDisposition: "inline\r\nx-evil: 1" }), 400, "InvalidInput", "body.contentDisposition");
+    }
+  });
+
+  it("400 for text with no UTF-8 form (lone surrogates) in a download's filename and in /v1/authorize's query and headers", async () => {
+    expectError(await api("POST", "/v1/objects/download", { as, body: { key: `${prefix}a.txt`, filename: "\ud800.txt" } }), 400, "InvalidInput", "body.filename");
+    const authorize = (extra: Record<string, unknown>) => api("POST", "/v1/authorize", { as, body: { method: "PUT", key: `${prefix}a.txt`, headers: { "content-length": "1", "content-type": "text/plain" }, ...extra } });
+    expect((await authorize({})).status).toBe(200);
+    expectError(await authorize({ query: { "response-content-type": "\ud800" } }), 400, "InvalidInput", "body.query");
+    expectError(await authorize({ query: { "\udc00": "x" } }), 400, "InvalidInput", "body.query");
+    expectError(await authorize({ headers: { "content-length": "1", "content-type": "text/plain", "x-cos-meta-a": "\udbff" } }), 400, "InvalidInput", "body.headers");
+  });
 });
 
 describe("parts", () => {
