@@ -6,6 +6,7 @@
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
 import { createUploader, type Progress, type TaskState, type UploadResult, type UploadTask } from "../client/index";
+import { formatBytes } from "./format";
 
 interface DemoConfig {
   /** The functions' origin. */
@@ -14,16 +15,6 @@ interface DemoConfig {
 
 const $ = <T extends Element = HTMLElement>(selector: string, root: ParentNode = document) => root.querySelector(selector) as T;
 
-/** Bytes as a person reads them (1 KB = 1024 bytes, as the benchmarks count). */
-function formatBytes(n: number): string {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} ${units[0]}` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
-}
 
 function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return "";
@@ -56,8 +47,6 @@ function explain(error: unknown): string {
       return "The data COS stored differs from the file (checksum mismatch): the file may have changed while it was uploading. Upload it again.";
     case "SourceError":
       return "This file can no longer be read: it was moved, deleted or changed after you picked it. Pick it again to resume.";
-    case "CancelledError":
-      return "Cancelled. Nothing is left on the server.";
     case "ApiError":
       if (e.status === 401) return "Your session has expired. Reload the page.";
       if (e.status === 413) return "This file is larger than the service allows.";
@@ -121,16 +110,21 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
         void refreshUnfinished();
       },
       (error) => {
+        void refreshUnfinished();
+        // Cancelling is the person's own doing, not an error: said, not shown in red.
+        if ((error as Error)?.name === "CancelledError") return say(`${file.name} is cancelled. Nothing is left on the server.`);
         const text = explain(error);
         $(".error", row).textContent = text;
         $(".error", row).hidden = false;
         say(`${file.name}: ${text}`);
-        void refreshUnfinished();
       },
     );
   };
   const show = (state: TaskState) => {
+    const before = row.dataset.state;
     row.dataset.state = state;
+    if (state === "paused") say(`${file.name} is paused.`);
+    if (state === "queued" && (before === "paused" || before === "failed")) say(`${file.name} is resumed.`);
     if (state === "queued") {
       $(".error", row).hidden = true;
       watch();
@@ -146,6 +140,12 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
     $<HTMLButtonElement>('[data-action="pause"]', row).disabled = !["queued", "initiating", "hashing", "uploading"].includes(state);
     $<HTMLButtonElement>('[data-action="resume"]', row).disabled = !["paused", "failed"].includes(state);
     $<HTMLButtonElement>('[data-action="cancel"]', row).disabled = ["completing", "done", "cancelled"].includes(state);
+    // A button that just got disabled would drop the keyboard's focus to the page: hand it to the
+    // row's next useful button (Pause <-> Resume), else to the row itself.
+    const focused = document.activeElement;
+    if (focused instanceof HTMLButtonElement && focused.disabled && row.contains(focused)) {
+      (row.querySelector<HTMLButtonElement>("button:not([disabled])") ?? row).focus();
+    }
   };
   const started = start({
     onProgress(p) {
@@ -195,13 +195,6 @@ async function main(): Promise<void> {
     event.preventDefault();
     drop.classList.remove("over");
     start(event.dataTransfer?.files ?? []);
-  });
-  // Keyboard: Enter or Space on the drop zone opens the file picker.
-  drop.addEventListener("keydown", (event) => {
-    if (event.target === drop && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      input.click();
-    }
   });
   $("#pause-all").addEventListener("click", () => uploader.pauseAll());
   $("#resume-all").addEventListener("click", () => uploader.resumeAll());

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import * as z from "zod";
+import { formatBytes } from "../demo/format";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEMO = join(ROOT, "demo");
@@ -92,7 +93,7 @@ export function demoRoutes(options: DemoOptions): Record<string, Route> {
         "text/html; charset=utf-8",
         page(
           "Upload with a plain HTML form",
-          `<p>This form posts straight to COS with a policy the functions signed: files up to ${maxBytes} bytes, under your prefix, for 15 minutes. No JavaScript runs.</p>
+          `<p>This form posts straight to COS with a policy the functions signed: files up to ${formatBytes(maxBytes)}, under your prefix, for 15 minutes. No JavaScript runs.</p>
 <p>COS itself enforces the policy: a larger file gets COS's own error page (EntityTooLarge); go back and pick a smaller one.</p>
 <form method="post" action="${escapeHtml(json.url)}" enctype="multipart/form-data">
 ${hidden}
