@@ -25,7 +25,11 @@ export type { CompletedUpload } from "./routes/router";
 export interface AppHooks {
   /** Your own authentication: return `{ subject, grant? }`, or null for 401. Replaces the JWT check. */
   authorize?: AuthorizeHook;
-  /** Runs after a verified complete (or single-PUT confirm) with figures from COS's HEAD. */
+  /**
+   * Runs after a verified complete (or single-PUT confirm) with figures from COS's HEAD. At least
+   * once per object, not exactly once: a retried confirm or complete (its answer lost on the way)
+   * runs it again, so make it idempotent, e.g. keyed by key and ETag.
+   */
   onUploadCompleted?: (info: CompletedUpload, c: Context<AppEnv>) => void | Promise<void>;
   /** fetch used to reach COS. Default: the global fetch. */
   fetch?: typeof fetch;
