@@ -37,7 +37,6 @@
 
 import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
-import { knownSize } from "./sources";
 import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
 import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
 
@@ -263,21 +262,32 @@ export class CosDirect {
 
   /** Upload Files: every file as uploadFile; onProgress sums them up; data.files has each outcome. */
   uploadFiles(params: UploadFilesParams, callback?: Callback<UploadFilesData>): Promise<UploadFilesData> {
-    // Queued files count with their size from the start, so the sum's percent does not drop as they start.
-    const latest = params.files.map((file) => ({ loaded: 0, total: file.Body === undefined ? 0 : (knownSize(file.Body) ?? 0), speed: 0 }));
+    // The sum of the files' tasks: a queued one counts with its size from the start (when the body's
+    // size is known), so the sum's percent does not drop as files start.
+    const ids: string[] = [];
     const report = () => {
-      const sum = latest.reduce((a, p) => ({ loaded: a.loaded + p.loaded, total: a.total + p.total, speed: a.speed + p.speed }), { loaded: 0, total: 0, speed: 0 });
+      const sum = { loaded: 0, total: 0, speed: 0 };
+      for (const id of ids) {
+        const p = this.entries.get(id)?.task.progress;
+        if (!p) continue;
+        sum.loaded += p.loaded;
+        sum.total += p.total;
+        sum.speed += p.speed;
+      }
       params.onProgress?.(progressData(sum));
     };
     const work = Promise.all(
       params.files.map((file, i) => {
         const onProgress = (p: ProgressData) => {
-          latest[i] = { loaded: p.loaded, total: p.total, speed: p.speed };
           file.onProgress?.(p);
           report();
         };
+        const onTaskReady = (id: string) => {
+          ids[i] = id;
+          file.onTaskReady?.(id);
+        };
         const onFinish = (err: CompatError | null, data: UploadData | null) => params.onFileFinish?.(err, data, file);
-        return this.addTask({ ...file, onProgress }, undefined, onFinish).then(
+        return this.addTask({ ...file, onProgress, onTaskReady }, undefined, onFinish).then(
           (data) => ({ options: file, error: null, data }),
           (error: CompatError) => ({ options: file, error, data: null }),
         );

@@ -3,6 +3,7 @@
 // store is given (fileStore(path) survives restarts), and `{ path }` bodies whose parts are streamed
 // from disk as they are sent, in reused 1 MiB buffers (client/node/file-source.ts).
 
+import { stat } from "node:fs/promises";
 import { nodeHttpStack } from "./node/http-stack";
 import { memoryStore } from "./platform/stores";
 import { openFileSource } from "./node/file-source";
@@ -19,5 +20,5 @@ export function defaultStack(): HttpStack {
 }
 
 export function createUploader(options: UploaderOptions): Uploader {
-  return createUploaderFor({ stack: defaultStack, store: memoryStore, chunkParallelLimit: 4, openPath: openFileSource }, options);
+  return createUploaderFor({ stack: defaultStack, store: memoryStore, chunkParallelLimit: 4, openPath: openFileSource, sizeOfPath: async (path) => (await stat(path)).size }, options);
 }

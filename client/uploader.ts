@@ -16,6 +16,8 @@ export interface PlatformDefaults {
   store: () => Store | undefined;
   chunkParallelLimit: number;
   openPath?: PathOpener;
+  /** The size of a `{ path }` body without opening it (Node), so a queued task's total is known. */
+  sizeOfPath?: (path: string) => Promise<number>;
 }
 
 export function createUploaderFor(platform: PlatformDefaults, options: UploaderOptions): Uploader {
@@ -39,7 +41,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
   const uploader: Uploader = {
     upload(uploadOptions: UploadOptions): UploadTask {
-      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, emit });
+      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, sizeOfPath: platform.sizeOfPath, emit });
       all.push(task);
       emit("list-update", task);
       task.start();

@@ -193,6 +193,27 @@ describe("advanced uploads", () => {
     }
   });
 
+  it("Node uploadFiles of FilePaths one at a time: the aggregate counts every file's size from the start, so its percent never drops", async () => {
+    const h = harness();
+    const dir = await mkdtemp(join(tmpdir(), "client-compat-"));
+    try {
+      const sizes = [1 * MiB + 5, 2 * MiB + 7, 300 * 1024];
+      const paths = sizes.map((_, i) => join(dir, `file-${i}.bin`));
+      await Promise.all(paths.map((path, i) => writeRandomFile(path, sizes[i])));
+      const cos = new NodeCosDirect({ endpoint: h.endpoint, getToken: h.getToken("alice"), KeyPrefix: PREFIX, FileParallelLimit: 1 });
+      const progress: ProgressData[] = [];
+      const { files } = await cos.uploadFiles({ files: paths.map((FilePath, i) => ({ Bucket, Region, Key: `paths/${i}.bin`, FilePath })), onProgress: (p) => progress.push(p) });
+      expect(files.map((f) => f.error)).toEqual([null, null, null]);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      expect(progress.length).toBeGreaterThan(3);
+      for (const p of progress) expect(p.total).toBe(total);
+      for (let i = 1; i < progress.length; i++) expect(progress[i].percent).toBeGreaterThanOrEqual(progress[i - 1].percent);
+      expect(progress.at(-1)).toMatchObject({ loaded: total, percent: 1 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("uploadFiles: onFileFinish per file, aggregate onProgress, data.files in order", async () => {
     const cos = newCos();
     const files = [
