@@ -119,6 +119,17 @@ export function corsFromXml(xml: string): CorsConfiguration {
   if (rules.length === 0 || rules.length > 100 || rules.some((r) => !r.allowedOrigins.length || !r.allowedMethods.length)) {
     throw new CosLocalError(400, "MalformedXML", "A CORSConfiguration needs 1-100 CORSRule elements, each with AllowedOrigin and AllowedMethod.");
   }
+  // Every value ends up in a response header: one that cannot be sent would fail every request from a browser.
+  const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+  for (const rule of rules) {
+    const bad =
+      rule.allowedHeaders.find((h) => h !== "*" && !TOKEN.test(h)) ??
+      rule.exposeHeaders.find((h) => !TOKEN.test(h)) ??
+      rule.allowedMethods.find((m) => !TOKEN.test(m)) ??
+      rule.allowedOrigins.find((o) => !/^[\x21-\x7e]+$/.test(o));
+    if (bad !== undefined) throw new CosLocalError(400, "MalformedXML", `The CORS rule value ${JSON.stringify(bad)} is not a valid header name, method or origin.`);
+    if (rule.maxAgeSeconds !== undefined && !(Number.isInteger(rule.maxAgeSeconds) && rule.maxAgeSeconds >= 0)) throw new CosLocalError(400, "MalformedXML", "MaxAgeSeconds must be a non-negative integer.");
+  }
   return { rules, responseVary: text(parsed.body, "ResponseVary") === "true" };
 }
 

@@ -114,6 +114,9 @@ export async function readForm<R>(source: Readable, boundary: string, onFile: Fi
         buffer = buffer.subarray(end + 4);
         if (part.name.toLowerCase() === "file") {
           const stream = new PassThrough();
+          // Destroyed with an error when the body is cut short; the handler may have stopped
+          // listening (it refused the policy), and an unheard 'error' event would end the process.
+          stream.on("error", () => undefined);
           const result = onFile(fields, { filename: part.filename ?? "", contentType: part.contentType }, stream);
           result.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
           file = { stream, result };

@@ -11,13 +11,25 @@ const ENTITY_HEADERS = ["content-type", "content-disposition", "content-encoding
 const ACL_HEADERS = /^x-cos-(acl|grant-[a-z-]+)$/;
 const META_LIMIT = 2048;
 
+/**
+ * A header value as the bytes it stands for. A request header arrives as Latin-1 text of its raw
+ * bytes; a POST form field is UTF-8 text, and its characters above U+00FF are written as their UTF-8
+ * bytes, as COS would echo them. Control characters (CR, LF...) cannot be sent back at all: 400.
+ */
+export function wireHeaderValue(value: string, name: string): string {
+  const bytes = /[^\x00-\xff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(bytes)) throw cosErrors.invalidArgument(`The value of ${name} contains a control character.`);
+  return bytes;
+}
+
 /** Picks the storable headers of a request (or POST form fields, lowercased). */
 export function collectMetadata(headers: IncomingHttpHeaders | Record<string, string>): StoredHeaders {
   const stored: StoredHeaders = {};
   let metaBytes = 0;
   for (const [name, raw] of Object.entries(headers)) {
-    const value = Array.isArray(raw) ? raw.join(", ") : raw;
-    if (value === undefined || value === "") continue;
+    const joined = Array.isArray(raw) ? raw.join(", ") : raw;
+    if (joined === undefined || joined === "") continue;
+    const value = wireHeaderValue(joined, name);
     const lower = name.toLowerCase();
     if (lower.startsWith("x-cos-meta-")) {
       metaBytes += Buffer.byteLength(lower.slice("x-cos-meta-".length)) + Buffer.byteLength(value);

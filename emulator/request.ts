@@ -4,7 +4,7 @@
 // signs `/<key>`.
 
 import type { IncomingHttpHeaders } from "node:http";
-import { CosLocalError } from "./errors";
+import { CosLocalError, cosErrors } from "./errors";
 
 export interface QueryParam {
   /** Decoded name (`+` read as a space, as in any form-encoded query). */
@@ -20,12 +20,18 @@ export class Query {
 
   static parse(search: string): Query {
     const params: QueryParam[] = [];
+    const seen = new Set<string>();
     for (const pair of search.replace(/^\?/, "").split("&")) {
       if (pair === "") continue;
       const eq = pair.indexOf("=");
       const rawName = eq < 0 ? pair : pair.slice(0, eq);
       const raw = eq < 0 ? "" : pair.slice(eq + 1);
-      params.push({ name: formDecode(rawName), value: formDecode(raw), raw });
+      const name = formDecode(rawName);
+      // The signature matches parameters by lowercased name, the handlers by exact name: with two
+      // spellings of one name (partNumber=1&partnumber=5), each could read a different value.
+      if (seen.has(name.toLowerCase())) throw cosErrors.invalidArgument(`The query parameter ${JSON.stringify(name)} is given more than once.`);
+      seen.add(name.toLowerCase());
+      params.push({ name, value: formDecode(raw), raw });
     }
     return new Query(params);
   }
@@ -87,6 +93,7 @@ export function validateKey(key: string): void {
   if (key === "") throw new CosLocalError(400, "InvalidObjectName", "The object key must not be empty.");
   if (Buffer.byteLength(key, "utf8") > 850) throw new CosLocalError(400, "KeyTooLong", "Your key is too long (the limit is 850 bytes of UTF-8).");
   if (/[\x18-\x1b]/.test(key)) throw new CosLocalError(400, "InvalidObjectName", "The object key contains a forbidden control character (0x18-0x1B).");
+  if (key.startsWith("/") || key.startsWith("\\")) throw new CosLocalError(400, "InvalidObjectName", "The object key must not start with / or \\.");
 }
 
 /** The COS operation a request performs, by method, key presence and sub-resource. */

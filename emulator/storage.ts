@@ -15,6 +15,13 @@ import { mkdir, readFile, readdir, rename, rm, unlink, writeFile } from "node:fs
 import { join } from "node:path";
 import { KeyedLock } from "./lock";
 
+/** The object changed (another write committed) while an APPEND to it was being received. */
+export class ObjectChanged extends Error {
+  constructor(readonly size: number) {
+    super("the object changed during the append");
+  }
+}
+
 /** Metadata headers stored with an object, lowercase names (Content-Type, x-cos-meta-*, ACL...). */
 export type StoredHeaders = Record<string, string>;
 
@@ -107,12 +114,20 @@ export class Storage {
     return join(this.objectDir(bucket, record.key), record.dataFile);
   }
 
-  /** Moves a received body into place and commits its metadata; replaces any previous version. */
-  async commitObject(bucket: string, tempFile: string, record: Omit<ObjectRecord, "dataFile">): Promise<ObjectRecord> {
+  /**
+   * Moves a received body into place and commits its metadata; replaces any previous version.
+   * With `replaces` (an APPEND: the version it extended, or null for none), throws ObjectChanged
+   * instead when another write got there first.
+   */
+  async commitObject(bucket: string, tempFile: string, record: Omit<ObjectRecord, "dataFile">, replaces?: ObjectRecord | null): Promise<ObjectRecord> {
     const dir = this.objectDir(bucket, record.key);
     return this.locks.run(`object:${dir}`, async () => {
       await mkdir(dir, { recursive: true });
       const previous = await this.readObject(bucket, record.key);
+      if (replaces !== undefined && previous?.dataFile !== replaces?.dataFile) {
+        await unlink(tempFile).catch(() => undefined);
+        throw new ObjectChanged(previous?.size ?? 0);
+      }
       const committed: ObjectRecord = { ...record, dataFile: `data-${randomBytes(8).toString("hex")}` };
       await rename(tempFile, join(dir, committed.dataFile));
       await this.writeJsonAtomic(join(dir, "meta.json"), committed);

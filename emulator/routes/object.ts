@@ -8,8 +8,8 @@ import { concatFiles, receiveBody } from "../body";
 import { downloadStages, header, send, type Ctx } from "../context";
 import { CosLocalError, cosErrors } from "../errors";
 import { KeyedLock } from "../lock";
-import { collectMetadata, objectHeaders } from "../metadata";
-import type { ObjectRecord } from "../storage";
+import { collectMetadata, objectHeaders, wireHeaderValue } from "../metadata";
+import { ObjectChanged, type ObjectRecord } from "../storage";
 
 /** Content-Length as a number; a declared size over the cap fails before any byte is read. */
 export function declaredLength(ctx: Ctx, maxBytes: number): number | undefined {
@@ -100,7 +100,7 @@ function responseOverrides(ctx: Ctx): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"]) {
     const value = ctx.query.get(`response-${name}`);
-    if (value !== undefined) out[name] = value;
+    if (value !== undefined) out[name] = wireHeaderValue(value, `response-${name}`);
   }
   return out;
 }
@@ -166,17 +166,28 @@ export async function appendObject(ctx: Ctx): Promise<void> {
     });
     let bodyFile = chunk.tempFile;
     let md5 = chunk.md5;
+    // A PUT, a multipart Complete or a DELETE of the key while the body arrived: the position no
+    // longer holds (409, as for a wrong position), never a 500 over the vanished old body.
+    const changed = async (size: number): Promise<never> => {
+      throw new CosLocalError(409, settings.appendPositionErrorCode, `The object changed while this append was being received; it is now ${size} bytes long.`).withHeaders({
+        "x-cos-next-append-position": String(size),
+      });
+    };
     if (existing) {
       bodyFile = storage.tempPath();
       const whole = createHash("md5");
       try {
         await concatFiles([storage.objectDataPath(ctx.bucket, existing), chunk.tempFile], bodyFile, whole);
+      } catch (error) {
+        await unlink(bodyFile).catch(() => undefined);
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") await changed((await storage.readObject(ctx.bucket, ctx.key))?.size ?? 0);
+        throw error;
       } finally {
         await unlink(chunk.tempFile).catch(() => undefined);
       }
       md5 = whole.digest();
     }
-    const record = await storage.commitObject(ctx.bucket, bodyFile, {
+    const commit = storage.commitObject(ctx.bucket, bodyFile, {
       key: ctx.key,
       size: length + chunk.size,
       etag: `"${md5.toString("hex")}"`,
@@ -184,7 +195,8 @@ export async function appendObject(ctx: Ctx): Promise<void> {
       lastModified: ctx.now.toISOString(),
       type: "appendable",
       headers: existing?.headers ?? collectMetadata(ctx.req.headers),
-    });
+    }, existing);
+    const record = await commit.catch((error: unknown) => (error instanceof ObjectChanged ? changed(error.size) : Promise.reject(error)));
     send(ctx, 200, {
       ETag: record.etag,
       "x-cos-next-append-position": record.size,

@@ -5,7 +5,7 @@ import { unlink } from "node:fs/promises";
 import { buildXml } from "../../functions/cos/xml";
 import { receiveBody } from "../body";
 import { resourceOf, send, sendXml, type Ctx } from "../context";
-import { CosLocalError } from "../errors";
+import { CosLocalError, cosErrors } from "../errors";
 import { formBoundary, readForm } from "../form-data";
 import { collectMetadata } from "../metadata";
 import { verifyPostPolicy } from "../post-policy";
@@ -23,6 +23,11 @@ export async function postObject(ctx: Ctx): Promise<void> {
     if (!keyField) throw new CosLocalError(400, "InvalidArgument", "The form needs a key field.");
     const key = keyField.replaceAll("${filename}", file.filename);
     validateKey(key);
+    // Checked before the file is stored: a bad redirect found after it would answer 500 over a stored object.
+    const redirect = form.get("success_action_redirect");
+    if (redirect !== undefined && !(URL.canParse(redirect) && /^https?:$/.test(new URL(redirect).protocol))) {
+      throw cosErrors.invalidArgument("success_action_redirect must be an absolute http(s) URL.");
+    }
     const limits = settings.verifySignatures
       ? await verifyPostPolicy(form, { bucket: ctx.bucket, credentials: settings.credentials, nowMs: settings.now() })
       : { minSize: 0, maxSize: Number.MAX_SAFE_INTEGER };
@@ -46,7 +51,8 @@ export async function postObject(ctx: Ctx): Promise<void> {
     });
   });
 
-  const location = `http://${resourceOf({ ...ctx, key: record.key })}`;
+  // A header carries the key URL-encoded (a raw 报告.txt cannot be sent).
+  const location = `http://${resourceOf({ ...ctx, key: record.key.split("/").map(encodeURIComponent).join("/") })}`;
   const headers = { ETag: record.etag, Location: location, "x-cos-hash-crc64ecma": record.crc64 };
   const redirect = form.get("success_action_redirect");
   if (redirect) {

@@ -59,6 +59,11 @@ describe("header form", () => {
     expect([reply.status, code(reply)]).toEqual([403, "SignatureDoesNotMatch"]);
   });
 
+  it("a signed parameter given twice in two spellings (partNumber and partnumber) → 400, so the signature and the handler cannot read different values", async () => {
+    const reply = await send(local, { method: "GET", key: "auth/obj.txt", query: { "response-content-type": "text/plain" }, tamper: ({ query }) => void (query["Response-Content-Type"] = "text/html") });
+    expect([reply.status, code(reply)]).toEqual([400, "InvalidArgument"]);
+  });
+
   it("tampered signed header → 403; an unsigned header may change", async () => {
     const tampered = await send(local, { method: "PUT", key: "auth/t.txt", body: "x", headers: { "x-cos-meta-a": "1" }, tamper: ({ headers }) => void (headers["x-cos-meta-a"] = "2") });
     expect([tampered.status, code(tampered)]).toEqual([403, "SignatureDoesNotMatch"]);

@@ -41,6 +41,15 @@ describe("dev default rule", () => {
 });
 
 describe("bucket rules", () => {
+  it("PUT /?cors refuses values no response header could carry (and the bucket keeps answering browsers)", async () => {
+    for (const rule of ["<ExposeHeader>ETag中</ExposeHeader>", "<AllowedHeader>bad header</AllowedHeader>", "<MaxAgeSeconds>-1</MaxAgeSeconds>"]) {
+      const body = rules(`<CORSRule><AllowedOrigin>http://app.test</AllowedOrigin><AllowedMethod>PUT</AllowedMethod>${rule}</CORSRule>`);
+      const reply = await send(local, { method: "PUT", query: { cors: "" }, body, headers: { "content-type": "application/xml" } });
+      expect(reply.status, rule).toBe(400);
+    }
+    expect((await send(local, { method: "GET", key: "c.txt", headers: { origin: "http://app.test" } })).status).not.toBe(500);
+  });
+
   it("PUT /?cors stores rules, GET returns them, DELETE falls back to the configured default", async () => {
     const body = rules(
       "<CORSRule><AllowedOrigin>http://*.example.com</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>x-cos-*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule>",

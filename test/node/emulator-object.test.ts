@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc64 } from "../../functions/cos/crc64";
 import { text } from "../../functions/cos/xml";
@@ -140,6 +141,11 @@ describe("metadata", () => {
     const get = await send(local, { method: "GET", key: "resp.txt", query: { "response-content-type": "application/json", "response-content-disposition": "attachment" } });
     expect(get.headers["content-type"]).toBe("application/json");
     expect(get.headers["content-disposition"]).toBe("attachment");
+    // Values a header cannot carry are a 400, not a 500.
+    for (const value of ["a\r\nx-evil: 1", "text/\u0000"]) {
+      const bad = await send(local, { method: "GET", key: "resp.txt", query: { "response-content-disposition": value } });
+      expect(bad.status, JSON.stringify(value)).toBe(400);
+    }
   });
 });
 
@@ -178,6 +184,21 @@ describe("APPEND", () => {
     expect((await send(local, { method: "HEAD", key: "app-then-put" })).headers["x-cos-object-type"]).toBe("normal");
   });
 
+  it("an APPEND whose object is replaced by a PUT while its body arrives answers 409 (the position no longer holds), not 500", async () => {
+    expect((await send(local, { method: "POST", key: "race.log", query: { append: "", position: "0" }, body: "abcd" })).status).toBe(200);
+    const body = new PassThrough();
+    const appending = send(local, { method: "POST", key: "race.log", query: { append: "", position: "4" }, body, headers: { "content-length": "8" } });
+    body.write("efgh");
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await send(local, { method: "PUT", key: "race.log", body: "replaced" })).status).toBe(200);
+    body.end("ijkl");
+    const reply = await appending;
+    expect(reply.status).toBe(409);
+    expect(reply.headers["x-cos-next-append-position"]).toBe("8");
+    const get = await send(local, { method: "GET", key: "race.log" });
+    expect(get.text).toBe("replaced");
+  });
+
   it("takes the 409 code name from the options", async () => {
     const other = await startLocal({ appendPositionErrorCode: "PositionNotMatch" });
     try {
@@ -199,6 +220,13 @@ describe("keys", () => {
     expect((await send(local, { method: "PUT", key: "语".repeat(283) + "ab", body: "x" })).status).toBe(400);
   });
 
+  it("refuses keys that start with / (a doubled slash after the bucket)", async () => {
+    for (const key of ["/lead", "\\lead"]) {
+      const reply = await send(local, { method: "PUT", key, body: "x" });
+      expect([reply.status, text(xml(reply).body, "Code")], key).toEqual([400, "InvalidObjectName"]);
+    }
+  });
+
   it("refuses control characters CAN/EM/SUB/ESC", async () => {
     for (const c of ["\x18", "\x19", "\x1a", "\x1b"]) {
       expect((await send(local, { method: "PUT", key: `bad${c}key`, body: "x" })).status).toBe(400);
@@ -206,7 +234,7 @@ describe("keys", () => {
   });
 
   it("keeps keys that look like paths inside the data directory", async () => {
-    const keys = ["../escape.txt", "a/../../b.txt", "../../../../tmp/x", "nul\u0000byte", "/leading", "..", "./."];
+    const keys = ["../escape.txt", "a/../../b.txt", "../../../../tmp/x", "nul\u0000byte", "..", "./."];
     for (const [i, key] of keys.entries()) {
       const put = await send(local, { method: "PUT", key, body: `body ${i}` });
       expect(put.status, key).toBe(200);

@@ -112,6 +112,42 @@ describe("POST Object", () => {
     const res = await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body: noFile });
     expect([res.status, await errorCode(res)]).toEqual([400, "MalformedPOSTRequest"]);
   });
+
+  it("a refused form whose body ends inside the file part answers 400; the server keeps running", async () => {
+    // No key field (refused as the file part starts), then a file part with no closing boundary.
+    // cos-local runs in this process: an 'error' event nobody listens to would end it (caught here instead).
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const boundary = "cut-short";
+      for (const size of [10, 70_000]) {
+        const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n${"x".repeat(size)}`);
+        const res = await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, body });
+        expect(res.status).toBe(400);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await fetch(`${local.cos.url}/${BUCKET}/`, { method: "POST", body: new FormData() })).status).toBe(400);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
+  });
+
+  it("a non-ASCII key and UTF-8 metadata from the form: stored, the Location URL-encoded, the header given back as its UTF-8 bytes", async () => {
+    const res = await post({ key: "forms/报告 ${filename}", filename: "年度.pdf", file: Buffer.from("pdf"), fields: { "Content-Disposition": 'attachment; filename="报告.pdf"' }, policy: { keyPrefix: "forms/" } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("location")).toBe(`http://${BUCKET}.cos.ap-guangzhou.myqcloud.com/forms/${encodeURIComponent("报告 年度.pdf")}`);
+    const head = await send(local, { method: "HEAD", key: "forms/报告 年度.pdf" });
+    expect(head.status).toBe(200);
+    expect(Buffer.from(String(head.headers["content-disposition"]), "latin1").toString("utf8")).toBe('attachment; filename="报告.pdf"');
+  });
+
+  it("refuses a success_action_redirect that is not an http(s) URL before storing anything", async () => {
+    const res = await post({ key: "forms/bad-redirect.txt", file: Buffer.from("x"), fields: { success_action_redirect: "not a url" } });
+    expect([res.status, await errorCode(res)]).toEqual([400, "InvalidArgument"]);
+    expect((await send(local, { method: "HEAD", key: "forms/bad-redirect.txt" })).status).toBe(404);
+  });
 });
 
 describe("verifyPostPolicy conditions the builder does not write", () => {
