@@ -1,14 +1,16 @@
 // `cos-direct upload <files...>` (issue 4 "Node CLI"): uploads files through the functions with the
 // Node client, one progress bar per file (redrawn in place on a terminal, a line per 10 % otherwise),
-// checkpoints in a JSON file so `--resume` continues where a run stopped. Ctrl-C pauses every upload,
-// lets the checkpoint writes finish and exits 130; any failed file makes the exit code 1.
+// checkpoints in a JSON file so `--resume` continues where a run stopped. Ctrl-C (SIGTERM) pauses every
+// upload, lets the checkpoint writes finish and exits 130 (143); any failed file makes the exit code 1.
 
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import { isApiError } from "./errors";
 import { createUploader } from "./node";
 import { fileStore } from "./node/file-store";
+import { shouldRetry } from "./retry";
 import type { Progress, Store, TaskState, UploadTask } from "./types";
 
 const USAGE = `usage: cos-direct upload <files...> --endpoint URL [options]
@@ -21,8 +23,13 @@ const USAGE = `usage: cos-direct upload <files...> --endpoint URL [options]
   --part-size N       preferred part size, bytes or with K/M/G (e.g. 8M); the functions may raise it
   --concurrency N     parts in flight per file (default 4)
   --content-type T    content type of every file (default application/octet-stream)
+  --version           print the version
 
 Ctrl-C pauses and saves; run the same command with --resume to continue.`;
+
+/** COS's part sizes (cos-protocol.md §3). */
+const MIN_PART = 1024 * 1024;
+const MAX_PART = 5 * 1024 ** 3;
 
 /** `8M`, `512k`, `1048576` → bytes (binary units). */
 export function parseSize(text: string): number {
@@ -35,7 +42,30 @@ export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+/** Terminal columns a character takes: 2 for East Asian wide and fullwidth ones, else 1. */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
+const columnsOf = (text: string) => [...text].reduce((n, c) => n + (WIDE.test(c) ? 2 : 1), 0);
+
+/** `text` cut or padded to exactly `width` columns; a cut keeps the end (a file name's extension) after "…". */
+export function fitColumns(text: string, width: number, cut: "start" | "end" = "start"): string {
+  let chars = [...text];
+  if (columnsOf(text) > width) {
+    const keep: string[] = [];
+    let used = 1; // the "…"
+    const from = cut === "start" ? chars.reverse() : chars;
+    for (const c of from) {
+      const w = WIDE.test(c) ? 2 : 1;
+      if (used + w > width) break;
+      used += w;
+      keep.push(c);
+    }
+    chars = cut === "start" ? ["…", ...keep.reverse()] : [...keep, "…"];
+  }
+  const out = chars.join("");
+  return out + " ".repeat(Math.max(0, width - columnsOf(out)));
 }
 
 export function formatEta(seconds: number | null): string {
@@ -45,13 +75,20 @@ export function formatEta(seconds: number | null): string {
   return `${h ? `${h}:${String(m).padStart(2, "0")}` : String(m).padStart(2, "0")}:${String(r).padStart(2, "0")}`;
 }
 
+/** A mistake in the command line or its setup: exit 2, with the usage text unless `usage` is false. */
 class UsageError extends Error {
   override readonly name = "UsageError" as const;
+  constructor(
+    message: string,
+    readonly usage = true,
+  ) {
+    super(message);
+  }
 }
 
 /** One file's line: name, bar, percent, speed, ETA; or its outcome. */
 function progressLine(name: string, state: TaskState | "starting", p: Progress, width: number, barWidth = 24): string {
-  const label = name.length > width ? `…${name.slice(-(width - 1))}` : name.padEnd(width);
+  const label = fitColumns(name, width);
   const filled = Math.round((Math.min(100, p.percent) / 100) * barWidth);
   const bar = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]`;
   const tail = state === "done" ? "done" : state === "paused" ? "paused" : state === "failed" ? "failed" : `${formatBytes(p.speed)}/s  ETA ${formatEta(p.eta)}`;
@@ -67,6 +104,7 @@ interface Row {
   /** Last 10 % step and state printed (non-TTY). */
   step: number;
   printed?: TaskState | "starting";
+  result?: { key: string; size: number; etag: string };
 }
 
 /** Redraws all rows in place (TTY) or prints a row each time it passes a 10 % step (pipes, logs). */
@@ -79,7 +117,7 @@ class Display {
     private readonly tty: boolean,
   ) {}
   private get width() {
-    return Math.min(40, Math.max(8, ...this.rows.map((r) => r.name.length)));
+    return Math.min(40, Math.max(8, ...this.rows.map((r) => columnsOf(r.name))));
   }
   /** `force`: a state change, drawn at once on a terminal. */
   update(row: Row, force = false): void {
@@ -101,7 +139,13 @@ class Display {
   }
   private redraw(): void {
     let text = this.drawn ? `\x1b[${this.drawn}A` : "";
-    for (const row of this.rows) text += `\x1b[2K${progressLine(row.name, row.state, row.progress, this.width)}\n`;
+    // A line longer than the terminal wraps onto two, and moving up by the row count would then
+    // land in the wrong place: each line is cut to the terminal's width.
+    const columns = Math.max(20, (this.out.columns || 80) - 1);
+    const barWidth = columns >= 110 ? 24 : 10;
+    // What a line holds besides the name and the bar: percent, sizes, speed and ETA (about 54 columns).
+    const nameWidth = Math.max(8, Math.min(this.width, columns - barWidth - 56));
+    for (const row of this.rows) text += `\x1b[2K${fitColumns(progressLine(row.name, row.state, row.progress, nameWidth, barWidth), columns, "end").trimEnd()}\n`;
     this.drawn = this.rows.length;
     this.out.write(text);
   }
@@ -111,17 +155,20 @@ class Display {
   }
 }
 
-/** A Store that never yields a checkpoint written before this run (no --resume), and tracks writes. */
-function runStore(inner: Store, resume: boolean): Store & { settled(): Promise<void> } {
+/**
+ * A Store that never yields a checkpoint written before this run (no --resume: `onIgnored` hears of
+ * it), and tracks writes: `settled()` waits for them, `failure` keeps the last one that failed.
+ */
+function runStore(inner: Store, resume: boolean, onIgnored: (checkpoint: string) => void): Store & { settled(): Promise<void>; failure?: Error } {
   const pending = new Set<Promise<unknown>>();
   const written = new Set<string>();
-  const track = <T>(p: Promise<T>) => {
-    pending.add(p);
-    void p.finally(() => pending.delete(p)).catch(() => {});
-    return p;
-  };
-  return {
-    get: (key) => (resume || written.has(key) ? inner.get(key) : Promise.resolve(null)),
+  const store: Store & { settled(): Promise<void>; failure?: Error } = {
+    get: async (key) => {
+      if (resume || written.has(key)) return inner.get(key);
+      const earlier = await inner.get(key).catch(() => null);
+      if (earlier) onIgnored(earlier);
+      return null;
+    },
     set: (key, value) => (written.add(key), track(inner.set(key, value))),
     remove: (key) => track(inner.remove(key)),
     keys: (prefix) => inner.keys(prefix),
@@ -129,6 +176,40 @@ function runStore(inner: Store, resume: boolean): Store & { settled(): Promise<v
       while (pending.size) await Promise.allSettled([...pending]);
     },
   };
+  const track = <T>(p: Promise<T>) => {
+    pending.add(p);
+    void p
+      .catch((error: Error) => void (store.failure = error))
+      .finally(() => pending.delete(p));
+    return p;
+  };
+  return store;
+}
+
+/** Fails early, with exit 2, when the checkpoint file cannot be read or written (else resume would silently not work). */
+async function checkStateFile(store: Store, path: string): Promise<void> {
+  const probe = "cos-direct:cli-probe";
+  try {
+    await store.keys("");
+    await store.set(probe, "1");
+    await store.remove(probe);
+  } catch (error) {
+    throw new UsageError(`cannot use the checkpoint file ${path} (${(error as Error).message}): fix or remove it, or choose another with --state FILE`, false);
+  }
+}
+
+/** A failed file's reason, with what to do about a missing or refused token. */
+function reason(error: Error): string {
+  if (isApiError(error) && error.status === 401) return `${error.message} (pass --token T or set $COS_DIRECT_TOKEN; in development, npm run -s dev:token -- <name> mints one)`;
+  return error.message;
+}
+
+async function version(): Promise<string> {
+  try {
+    return (JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
 }
 
 const ZERO: Progress = { loaded: 0, total: 0, speed: 0, percent: 0, eta: null };
@@ -147,6 +228,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       concurrency: { type: "string" },
       "content-type": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      version: { type: "boolean", default: false },
     },
   });
   const [command, ...files] = positionals;
@@ -154,50 +236,86 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(USAGE + "\n");
     return 0;
   }
+  if (values.version) {
+    process.stdout.write(`cos-direct ${await version()}\n`);
+    return 0;
+  }
   if (command !== "upload") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command");
   if (!files.length) throw new UsageError("no files to upload");
   if (!values.endpoint) throw new UsageError("--endpoint is required");
+  if (!/^https?:$/.test(URL.parse(values.endpoint)?.protocol ?? "")) throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:8787, got ${JSON.stringify(values.endpoint)}`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got ${values.concurrency}`);
+  const partSize = values["part-size"] === undefined ? undefined : parseSize(values["part-size"]);
+  if (partSize !== undefined && !(partSize >= MIN_PART && partSize <= MAX_PART)) throw new UsageError(`--part-size must be from 1M to 5G (COS's limits for a part), got ${values["part-size"]}`);
   const token = values.token ?? env.COS_DIRECT_TOKEN;
 
-  const store = runStore(fileStore(values.state ?? join(homedir(), ".cos-direct", "checkpoints.json")), values.resume);
+  // Files that cannot be read fail on their own (exit 1); the others still upload.
+  const sizes = await Promise.all(
+    files.map((file) =>
+      stat(file).then(
+        (s) => (s.isFile() ? s.size : new Error(`${file} is not a file${s.isDirectory() ? " (a directory)" : ""}`)),
+        (error: Error) => new Error(`cannot read ${file}: ${error.message}`),
+      ),
+    ),
+  );
+  const rows: Row[] = files.map((file, i) => ({ file, name: basename(file), progress: { ...ZERO, total: typeof sizes[i] === "number" ? sizes[i] : 0 }, state: "starting", step: -1 }));
+  if (values.prefix !== undefined) {
+    const byKey = new Map<string, string>();
+    for (const row of rows.filter((_, i) => typeof sizes[i] === "number")) {
+      const other = byKey.get(row.name);
+      if (other !== undefined) throw new UsageError(`${other} and ${row.file} would both upload to ${values.prefix}${row.name}: upload them in separate runs or with other prefixes`, false);
+      byKey.set(row.name, row.file);
+    }
+  }
+
+  const statePath = values.state ?? join(homedir(), ".cos-direct", "checkpoints.json");
+  const state = fileStore(statePath);
+  await checkStateFile(state, statePath);
+  const store = runStore(state, values.resume, (text) => {
+    const name = (JSON.parse(text) as { name?: string }).name ?? "a file";
+    process.stderr.write(`cos-direct: ${name} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
+  });
   const uploader = createUploader({
     endpoint: values.endpoint,
     getToken: token ? () => token : undefined,
     store,
-    ...(values["part-size"] ? { partSize: parseSize(values["part-size"]) } : {}),
+    ...(partSize ? { partSize } : {}),
     ...(concurrency ? { chunkParallelLimit: concurrency } : {}),
   });
-
-  const sizes = await Promise.all(
-    files.map((file) =>
-      stat(file).then(
-        (s) => s.size,
-        (error: Error) => {
-          throw new UsageError(`cannot read ${file}: ${error.message}`);
-        },
-      ),
-    ),
-  );
-  const rows: Row[] = files.map((file, i) => ({ file, name: basename(file), progress: { ...ZERO, total: sizes[i] }, state: "starting", step: -1 }));
   const display = new Display(process.stdout, rows, !!process.stdout.isTTY);
+  const uploaded = (row: Row, result: { key: string; size: number; etag: string }) =>
+    process.stdout.write(`uploaded ${row.file} -> ${result.key} (${formatBytes(result.size)}, ETag ${result.etag})\n`);
 
+  // Ctrl-C (or a polite kill): pause every upload, let the checkpoint writes finish, say what is saved.
   let interrupted = false;
-  process.once("SIGINT", () => {
+  const stop = (signal: NodeJS.Signals, code: number) => () => {
+    if (interrupted) return process.exit(code); // a second one does not wait
     interrupted = true;
-    process.once("SIGINT", () => process.exit(130)); // a second Ctrl-C does not wait
     uploader.pauseAll();
     void (async () => {
       await store.settled();
       display.flush();
-      process.stderr.write(`\ncos-direct: paused; finished parts are saved. Run the same command with --resume to continue.\n`);
-      process.exit(130);
+      for (const row of rows) if (row.state === "done" && row.result) uploaded(row, row.result);
+      process.stderr.write(
+        store.failure
+          ? `\ncos-direct: paused (${signal}), but the checkpoint could not be saved (${store.failure.message}): --resume will start these files over.\n`
+          : `\ncos-direct: paused (${signal}); finished parts are saved. Run the same command with --resume to continue.\n`,
+      );
+      process.exit(code);
     })();
-  });
+  };
+  process.on("SIGINT", stop("SIGINT", 130));
+  process.on("SIGTERM", stop("SIGTERM", 143));
 
   const outcomes = await Promise.all(
-    rows.map(async (row) => {
+    rows.map(async (row, i) => {
+      const unreadable = sizes[i];
+      if (unreadable instanceof Error) {
+        row.state = "failed";
+        display.update(row, true);
+        return { row, error: unreadable };
+      }
       const task = uploader.upload({
         ...(values.prefix !== undefined ? { key: values.prefix + row.name } : { filename: row.name }),
         body: { path: row.file },
@@ -214,6 +332,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       row.task = task;
       try {
         const result = await task.done;
+        row.result = result;
         row.state = "done";
         row.progress = { ...row.progress, loaded: result.size, total: result.size, percent: 100, eta: 0 };
         display.update(row, true);
@@ -229,14 +348,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   display.flush();
   await store.settled();
   let failed = 0;
+  let resumable = 0;
   for (const o of outcomes) {
-    if ("result" in o && o.result) process.stdout.write(`uploaded ${o.row.file} -> ${o.result.key} (${formatBytes(o.result.size)}, ETag ${o.result.etag})\n`);
+    if ("result" in o && o.result) uploaded(o.row, o.result);
     else {
       failed++;
-      process.stderr.write(`failed ${o.row.file}: ${o.error?.message}\n`);
+      // Worth running again: a network error, a 5xx, a throttle. Not: a refusal, a missing file.
+      if (o.error && shouldRetry(o.error) !== false) resumable++;
+      process.stderr.write(`failed ${o.row.file}: ${o.error ? reason(o.error) : "unknown error"}\n`);
     }
   }
-  if (failed) process.stderr.write(`cos-direct: ${failed} of ${rows.length} file(s) failed; run again with --resume to continue the unfinished ones\n`);
+  if (failed) {
+    const hint = resumable ? `; run the same command with --resume to continue ${resumable === failed ? "them" : `the ${resumable} that may succeed`}` : "";
+    process.stderr.write(`cos-direct: ${failed} of ${rows.length} file(s) failed${hint}\n`);
+  }
   return failed ? 1 : 0;
 }
 
@@ -246,7 +371,8 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     process.exitCode = await main(argv);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`cos-direct: ${(error as Error).message}\n\n${USAGE}\n`);
+      const usage = !(error instanceof UsageError) || error.usage;
+      process.stderr.write(`cos-direct: ${(error as Error).message}\n${usage ? `\n${USAGE}\n` : ""}`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`cos-direct: ${(error as Error).stack ?? error}\n`);

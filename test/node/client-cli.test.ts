@@ -5,12 +5,12 @@
 // (cos-local's per-part counters).
 
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatEta, parseSize } from "../../client/cli";
+import { fitColumns, formatBytes, formatEta, parseSize } from "../../client/cli";
 import { MiB, sha256, useClientHarness, writeRandomFile } from "./client-harness";
 
 const harness = useClientHarness();
@@ -110,6 +110,25 @@ describe("cos-direct upload", () => {
     expect(sha256(await h.readBack("users/alice/cli/big.bin"))).toBe(digest);
   });
 
+  it("SIGTERM pauses and saves like Ctrl-C (exit 143, no temporary file left); a run without --resume says it starts the earlier upload over", async () => {
+    const h = harness();
+    h.resetCounters();
+    const file = join(dir, "term.bin");
+    await writeRandomFile(file, 6 * MiB);
+    const state = join(dir, "state-term.json");
+    for (let n = 2; n <= 6; n++) h.fault({ kind: "slow", operation: "UploadPart", query: `partNumber=${n}`, bitsPerSecond: 81920 });
+    const first = cli(await uploadArgs(file, state, ["--part-size", "1M", "--concurrency", "1"]));
+    await until(() => Object.values(h.counters().parts).some((parts) => Object.keys(parts).length >= 1), first);
+    first.signal("SIGTERM");
+    expect(await first.exit, first.output()).toBe(143);
+    expect(first.output()).toContain("paused (SIGTERM); finished parts are saved");
+    expect((await readdir(dir)).filter((name) => name.startsWith("state-term.json."))).toEqual([]);
+    h.clearFaults();
+    const again = cli(await uploadArgs(file, state, ["--part-size", "1M"]));
+    expect(await again.exit, again.output()).toBe(0);
+    expect(again.output()).toContain("term.bin has an unfinished upload from an earlier run; starting it over (--resume would continue it)");
+  });
+
   it("fails with exit 1 and the reason when the upload is refused; exit 2 on a usage error", async () => {
     const file = join(dir, "refused.bin");
     await writeRandomFile(file, 1000);
@@ -121,6 +140,53 @@ describe("cos-direct upload", () => {
     const usage = cli(["upload", file]);
     expect(await usage.exit).toBe(2);
     expect(usage.output()).toContain("--endpoint is required");
+    for (const [args, message] of [
+      [["--part-size", "100"], "--part-size must be from 1M to 5G"],
+      [["--part-size", "6G"], "--part-size must be from 1M to 5G"],
+      [["--endpoint", "127.0.0.1:8787"], "--endpoint must be an http(s) URL"],
+    ] as const) {
+      const bad = cli(["upload", file, "--endpoint", h.endpoint, ...args]);
+      expect(await bad.exit, args.join(" ")).toBe(2);
+      expect(bad.output()).toContain(message);
+    }
+  });
+
+  it("a missing file or a directory fails on its own (exit 1) while the others upload; refusals do not suggest --resume; a 401 says how to pass a token", async () => {
+    const h = harness();
+    const ok = join(dir, "fine.bin");
+    await writeRandomFile(ok, 1000);
+    const run = cli(["upload", join(dir, "no-such.bin"), dir, ok, "--endpoint", h.endpoint, "--token", await h.token("alice"), "--prefix", "users/alice/cli/", "--state", join(dir, "state-mixed.json")]);
+    expect(await run.exit, run.output()).toBe(1);
+    expect(run.output()).toMatch(/failed .*no-such\.bin: cannot read .*ENOENT/);
+    expect(run.output()).toMatch(/is not a file \(a directory\)/);
+    expect(run.output()).toContain("uploaded " + ok + " -> users/alice/cli/fine.bin");
+    expect(run.output()).toContain("2 of 3 file(s) failed\n");
+    expect(run.output()).not.toContain("usage:");
+
+    const anonymous = cli(["upload", ok, "--endpoint", h.endpoint, "--state", join(dir, "state-anon.json")]);
+    expect(await anonymous.exit).toBe(1);
+    expect(anonymous.output()).toMatch(/401 Unauthenticated.*pass --token T or set \$COS_DIRECT_TOKEN/);
+    expect(anonymous.output()).not.toContain("--resume");
+  });
+
+  it("refuses, before uploading anything: two files that would get the same key, and a checkpoint file it cannot use", async () => {
+    const h = harness();
+    const [a, b] = [join(dir, "one", "same.txt"), join(dir, "two", "same.txt")];
+    await Promise.all([mkdir(join(dir, "one")), mkdir(join(dir, "two"))]);
+    await writeRandomFile(a, 10);
+    await writeRandomFile(b, 10);
+    const token = await h.token("alice");
+    const same = cli(["upload", a, b, "--endpoint", h.endpoint, "--token", token, "--prefix", "users/alice/cli/", "--state", join(dir, "state-same.json")]);
+    expect(await same.exit).toBe(2);
+    expect(same.output()).toContain("would both upload to users/alice/cli/same.txt");
+    const corrupt = join(dir, "corrupt.json");
+    await writeFile(corrupt, "garbage{");
+    // Unreadable JSON, and a folder that cannot be made (a file stands where it would go).
+    for (const state of [corrupt, join(corrupt, "state.json")]) {
+      const run = cli(["upload", a, "--endpoint", h.endpoint, "--token", token, "--prefix", "users/alice/cli/", "--state", state]);
+      expect(await run.exit, run.output()).toBe(2);
+      expect(run.output()).toContain(`cannot use the checkpoint file ${state}`);
+    }
   });
 
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
@@ -131,5 +197,14 @@ describe("cos-direct upload", () => {
     expect(formatEta(75)).toBe("01:15");
     expect(formatEta(3725)).toBe("1:02:05");
     expect(formatEta(null)).toBe("--:--");
+    expect(formatBytes(61.53846)).toBe("62 B");
+    expect(formatBytes(1536)).toBe("1.5 KiB");
+  });
+
+  it("fits a line to the terminal by columns: wide characters count twice, a cut name keeps its end", () => {
+    expect(fitColumns("报告.pdf", 10)).toBe("报告.pdf  ");
+    expect(fitColumns("年度报告最终版.pdf", 10)).toBe("…终版.pdf ");
+    expect(fitColumns("a-very-long-name.bin", 8)).toBe("…ame.bin");
+    expect(fitColumns("progress line that is too long", 10, "end")).toBe("progress …");
   });
 });
