@@ -29,9 +29,12 @@ export interface Checkpoint {
   updatedAt: number;
 }
 
-/** endpoint, key or filename, name, size, lastModified, part size: a change in any is another upload. */
-export function fingerprint(endpoint: string, target: string, source: FileSource, partSize: number | undefined): string {
-  return CHECKPOINT_PREFIX + [endpoint.replace(/\/+$/, ""), target, source.name ?? "", source.size, source.lastModified ?? "", partSize ?? "auto"].map(encodeURIComponent).join("|");
+/**
+ * endpoint, key or filename, name, size, lastModified, part size, and `content` (the CRC-64 of bytes
+ * held in memory): a change in any is another upload.
+ */
+export function fingerprint(endpoint: string, target: string, source: FileSource, partSize: number | undefined, content = ""): string {
+  return CHECKPOINT_PREFIX + [endpoint.replace(/\/+$/, ""), target, source.name ?? "", source.size, source.lastModified ?? "", partSize ?? "auto", content].map(encodeURIComponent).join("|");
 }
 
 export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoint | null> {

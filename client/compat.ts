@@ -412,13 +412,13 @@ export class CosDirect {
         callback?.(err, data);
       },
     };
+    if (callback) promise.catch(() => {}); // the callback has the error; the promise is there for those who want it
     try {
       this.run(entry);
     } catch (cause) {
       entry.finish(compatError(cause));
       return promise;
     }
-    if (callback) promise.catch(() => {}); // the callback has the error; the promise is there for those who want it
     params.onTaskReady?.(entry.id);
     return promise;
   }

@@ -209,7 +209,6 @@ export async function uploadPart(ctx: PartsContext, window: PartUrlWindow, n: nu
           ctx.meter.drop(n);
           throw error;
         }
-        ctx.queue.succeeded();
         window.invalidate(n);
         ctx.meter.accept(n, size);
         // COS holds the part: its buffer may serve a later part. (A failed part's buffer is left to

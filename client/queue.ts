@@ -23,6 +23,9 @@ export interface QueueLimits {
   chunkParallelLimit: number;
 }
 
+/** Throttles this close to the last halving are answers to requests sent before it. */
+const THROTTLE_BURST_MS = 1000;
+
 export class Queue {
   /** Request slots at full speed: every file's parts plus one API call per file. */
   readonly maxRequests: number;
@@ -35,11 +38,16 @@ export class Queue {
   private readonly fileWaiters: Waiter[] = [];
   private seq = 0;
   private successes = 0;
+  /** When the limit was last halved: throttles within THROTTLE_BURST_MS of it are the same burst. */
+  private throttledAt = -Infinity;
   /** Highest number of part PUTs in flight at once per file, and of files at once (for tests). */
   peakParts = 0;
   peakFiles = 0;
 
-  constructor(readonly limits: QueueLimits) {
+  constructor(
+    readonly limits: QueueLimits,
+    private readonly now: () => number = Date.now,
+  ) {
     this.maxRequests = limits.fileParallelLimit * (limits.chunkParallelLimit + 1);
     this.limit = this.maxRequests;
   }
@@ -66,7 +74,11 @@ export class Queue {
     const { fileId } = options;
     await this.wait(this.waiting, priority, fileId, options.signal);
     try {
-      return await fn();
+      const result = await fn();
+      // Every request that went through counts towards raising a lowered limit back (single PUTs
+      // and API calls too, not only parts: else one throttle would slow small files for good).
+      this.succeeded();
+      return result;
     } finally {
       this.running--;
       if (fileId !== undefined) {
@@ -78,10 +90,15 @@ export class Queue {
     }
   }
 
-  /** A 429/503: halve the request limit (at least 1). */
+  /**
+   * A 429/503: halve the request limit (at least 1). The other requests already in flight answer
+   * the same within moments: a burst halves it once, not once per answer.
+   */
   throttle(): void {
-    this.limit = Math.max(1, Math.floor(this.limit / 2));
     this.successes = 0;
+    if (this.now() - this.throttledAt < THROTTLE_BURST_MS) return;
+    this.throttledAt = this.now();
+    this.limit = Math.max(1, Math.floor(this.limit / 2));
   }
 
   /** A request succeeded: after `limit` successes in a row, allow one more request at once. */

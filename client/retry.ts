@@ -100,6 +100,12 @@ export interface RetryContext {
 /** Failures a retry loop already gave up on: a loop around it (a part around its signing call) does not retry them again. */
 const givenUp = new WeakSet<object>();
 
+/** Marks a failure that must not be retried, whatever its kind (a request that may have taken effect). */
+export function notRetried<T extends object>(error: T): T {
+  givenUp.add(error);
+  return error;
+}
+
 /** Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress. */
 export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
   let attempt = 0;

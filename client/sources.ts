@@ -14,7 +14,9 @@
 //   };
 //   uploader.upload({ key, body: source });
 //
-// Only the part being sent (chunkParallelLimit of them per file) is ever in memory.
+// Only the part being sent (chunkParallelLimit of them per file) is ever in memory. Give
+// lastModified: a FileSource without one gets no checkpoint (nothing would tell an edited file of the
+// same size from the one whose parts are in COS), so it cannot resume after a restart.
 
 import type { FileSource, StreamBody, UploadBody } from "./types";
 

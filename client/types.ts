@@ -220,8 +220,12 @@ export interface Uploader {
   pauseAll(): void;
   resumeAll(): void;
   cancelAll(): Promise<void>;
-  /** Presigned APPEND then the POST; resolves with the next append position. */
-  append(key: string, body: Uint8Array | Blob | string, options: { position: number; contentType?: string }): Promise<{ nextPosition: number; etag: string; crc64?: string }>;
+  /**
+   * Presigned APPEND then the POST; resolves with the next append position. A POST that gets no
+   * answer is not sent again (COS may have appended): the NetworkError says so; read the object's
+   * length before appending at a new position.
+   */
+  append(key: string, body: Uint8Array | Blob | string, options: { position: number; contentType?: string; signal?: AbortSignal }): Promise<{ nextPosition: number; etag: string; crc64?: string }>;
   /** A presigned GET URL. */
   downloadUrl(key: string, options?: { filename?: string; expires?: number }): Promise<string>;
   unfinished(): Promise<UnfinishedUpload[]>;

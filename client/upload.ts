@@ -11,7 +11,8 @@
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
 import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
-import { CancelledError, abortError, callOut, isApiError } from "./errors";
+import { CancelledError, SourceError, abortError, callOut, isApiError } from "./errors";
+import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
 import { ProgressMeter } from "./progress";
 import { Priority, type PriorityValue, type Queue } from "./queue";
@@ -52,6 +53,19 @@ export interface TaskDeps {
 }
 
 let nextId = 0;
+
+/**
+ * What tells this body from another of the same name and size, for its checkpoint's fingerprint:
+ * the CRC-64 of bytes held in memory, or "" when the source has a lastModified (it is then in the
+ * fingerprint). Undefined, no checkpoint, for a body with neither (a nameless Blob, a FileSource
+ * without lastModified): two such bodies of one size would otherwise resume each other's upload.
+ */
+async function contentMark(body: UploadOptions["body"], source: FileSource): Promise<string | undefined> {
+  if (typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer) {
+    return new Crc64().update((await source.slice(0, source.size)) as Uint8Array).toString();
+  }
+  return source.lastModified !== undefined ? "" : undefined;
+}
 /** How long cancel() waits for the aborted run before it aborts the upload on COS anyway. */
 const CANCEL_WAIT_MS = 3_000;
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
@@ -67,6 +81,8 @@ export class Task implements UploadTask {
   key?: string;
   uploadId?: string;
   private source?: FileSource;
+  /** The body's lastModified when first opened (a resumed failure checks it has not changed). */
+  private lastModified?: number;
   private meter?: ProgressMeter;
   /** Until the task runs: nothing sent of a known total (0 for a `{ path }` not opened yet). */
   private last: Progress;
@@ -187,7 +203,16 @@ export class Task implements UploadTask {
     let releaseFile: (() => void) | undefined;
     try {
       releaseFile = await this.deps.queue.acquireFile(signal);
-      this.source ??= await toFileSource(this.options.body, this.deps.openPath);
+      if (!this.source) {
+        const source = await toFileSource(this.options.body, this.deps.openPath);
+        // Opened again after a failure: the parts in COS are of the file as it was.
+        if (this.meter && (source.size !== this.meter.total || source.lastModified !== this.lastModified)) {
+          await source.close?.().catch(() => undefined);
+          throw new SourceError(source.name ?? this.key ?? "the body", new Error("it changed since the upload started; upload it anew"));
+        }
+        this.source = source;
+        this.lastModified = source.lastModified;
+      }
       this.meter ??= new ProgressMeter(this.source.size);
       if (!this.plan) {
         this.to("initiating");
@@ -231,8 +256,9 @@ export class Task implements UploadTask {
     const { options, deps } = this;
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
-    if (deps.store && source.size > 0) {
-      const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize));
+    const mark = deps.store && source.size > 0 ? await contentMark(options.body, source) : undefined;
+    if (deps.store && mark !== undefined) {
+      const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
       // Another tab holds this upload: upload afresh here, without touching its checkpoint.
       if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id);
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
@@ -333,7 +359,12 @@ export class Task implements UploadTask {
       if (expired) {
         const { filename: _filename, ...body } = this.createBody(plan.key);
         const fresh = await this.deps.api.createUpload({ ...body, key: plan.key }, signal);
-        if (fresh.kind === "single") this.plan = plan = fresh;
+        if (fresh.kind !== "single") {
+          // The functions' threshold changed meanwhile: that plan is not this task's to run.
+          await this.deps.api.abort(refOf(fresh)).catch(() => undefined);
+          throw new Error(`the functions now plan ${plan.key} as a multipart upload; start the upload again`);
+        }
+        this.plan = plan = fresh;
         expired = false;
       }
       return put(ctx, 0, plan.url, plan.headers, read.body, signal, { part: false });

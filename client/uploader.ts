@@ -3,10 +3,10 @@
 
 import { Api } from "./api";
 import { listCheckpoints } from "./checkpoint";
-import { HttpError, NetworkError, callOut } from "./errors";
+import { HttpError, NetworkError, abortError, callOut } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
-import { RETRY_DEFAULTS, withRetry } from "./retry";
+import { notRetried, RETRY_DEFAULTS, stallGuard, withRetry } from "./retry";
 import { readBytes, type PathOpener } from "./sources";
 import { Task } from "./upload";
 import type { HttpStack, Store, UnfinishedUpload, Uploader, UploaderEvent, UploaderOptions, UploadOptions, UploadResult, UploadTask } from "./types";
@@ -95,14 +95,20 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
       const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }), { options: retry });
       const response = await withRetry(async () => {
         let r;
+        const guard = stallGuard(stallTimeout, appendOptions.signal);
         try {
-          r = await stack.send({ method: signed.method, url: signed.url, headers: signed.headers, body: bytes });
+          r = await stack.send({ method: signed.method, url: signed.url, headers: signed.headers, body: bytes, signal: guard.signal, onUploadProgress: () => guard.kick() });
         } catch (error) {
-          throw new NetworkError(signed.method, signed.url, error);
+          if (appendOptions.signal?.aborted) throw abortError();
+          // Not sent again: COS may have appended before the answer was lost, and a second APPEND
+          // would fail at the old position (409) or, at the next one, add the bytes twice.
+          throw notRetried(new NetworkError(signed.method, signed.url, guard.stalled ? new Error(`no progress for ${stallTimeout} ms`) : error));
+        } finally {
+          guard.done();
         }
         if (r.status < 200 || r.status >= 300) throw HttpError.from(signed, r);
         return r;
-      }, { options: retry });
+      }, { options: retry, signal: appendOptions.signal });
       const next = response.header("x-cos-next-append-position");
       const crc64 = response.header("x-cos-hash-crc64ecma");
       return {

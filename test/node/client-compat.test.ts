@@ -246,6 +246,24 @@ describe("advanced uploads", () => {
   });
 });
 
+describe("errors before a task starts", () => {
+  it("putObject with a callback and no Body: the callback gets the error, and nothing rejects unobserved", async () => {
+    const unobserved: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unobserved.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const cb = callback<UploadData>();
+      void newCos().putObject({ Bucket, Region, Key: "no-body.txt" } as never, cb.fn);
+      const { err } = await cb.outcome;
+      expect(err?.message).toContain("give Body");
+      await sleep(20);
+      expect(unobserved).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
+
 describe("the upload queue", () => {
   it("pauseTask mid-upload, restartTask: completes once, with no part sent twice", async () => {
     const h = harness();

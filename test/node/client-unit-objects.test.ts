@@ -23,6 +23,27 @@ describe("append and downloadUrl", () => {
     expect(isHttpError(error) && error.code).toBe("PositionNotEqualToLength");
   });
 
+  it("an APPEND that gets no answer is not sent again (COS may have appended), a stalled one ends, and a signal aborts it", async () => {
+    const cos = new FakeCos();
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, stallTimeout: 50, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    let lost = 1;
+    cos.intercept = (req) => (req.to === "cos" && lost-- > 0 ? new TypeError("socket hang up") : undefined);
+    const error = (await uploader.append("users/test/once.log", "abc", { position: 0 }).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("NetworkError");
+    expect(cos.log.filter((r) => r.to === "cos")).toHaveLength(1);
+    // A 503 is retried: COS did not append.
+    let busy = 1;
+    cos.intercept = (req) => (req.to === "cos" && busy-- > 0 ? { status: 503, body: "<Error><Code>SlowDown</Code></Error>" } : undefined);
+    expect((await uploader.append("users/test/once.log", "abc", { position: 0 })).nextPosition).toBe(3);
+    cos.intercept = (req) => (req.to === "cos" ? "hang" : undefined);
+    const stalled = (await uploader.append("users/test/once.log", "d", { position: 3 }).catch((e: unknown) => e)) as Error;
+    expect(stalled.message).toContain("no progress for 50 ms");
+    const controller = new AbortController();
+    const pending = uploader.append("users/test/once.log", "d", { position: 3, signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    expect(await pending.catch((e: unknown) => (e as Error).name)).toBe("AbortError");
+  });
+
   it("downloadUrl returns the presigned GET", async () => {
     const cos = new FakeCos();
     const url = await setup(cos).downloadUrl("users/test/a.bin", { filename: "a.bin" });

@@ -59,15 +59,20 @@ describe("Queue", () => {
     expect(queue.peakFiles).toBe(2);
   });
 
-  it("halves the request limit on throttling and raises it back one step per run of successes", () => {
-    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 3 });
+  it("halves the request limit on throttling (once per burst) and raises it back one step per run of successes", () => {
+    let now = 0;
+    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 3 }, () => now);
     expect(queue.limit).toBe(8);
     expect(queue.chunkLimit).toBe(3);
     queue.throttle();
     expect(queue.limit).toBe(4);
-    queue.throttle();
-    queue.throttle();
-    queue.throttle();
+    // The other requests of the same burst answer 503 too: one halving, not one per answer.
+    for (let i = 0; i < 5; i++) queue.throttle();
+    expect(queue.limit).toBe(4);
+    for (let i = 0; i < 3; i++) {
+      now += 1000;
+      queue.throttle();
+    }
     expect(queue.limit).toBe(1);
     expect(queue.chunkLimit).toBe(1);
     queue.succeeded();
@@ -76,6 +81,17 @@ describe("Queue", () => {
     expect(queue.limit).toBe(3);
     for (let i = 0; i < 100; i++) queue.succeeded();
     expect(queue.limit).toBe(8);
+  });
+
+  it("any request that succeeds through the queue (an API call, a single PUT) counts towards raising the limit back", async () => {
+    let now = 0;
+    const queue = new Queue({ fileParallelLimit: 2, chunkParallelLimit: 3 }, () => now);
+    queue.throttle();
+    expect(queue.limit).toBe(4);
+    for (let i = 0; i < 4; i++) await queue.run(Priority.signing, async () => "ok");
+    expect(queue.limit).toBe(5);
+    await queue.run(Priority.signing, async () => Promise.reject(new Error("503"))).catch(() => undefined);
+    expect(queue.limit).toBe(5);
   });
 });
 

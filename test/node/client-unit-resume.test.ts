@@ -4,10 +4,10 @@
 // goes after complete and cancel; a Web Lock held elsewhere means a fresh upload. Node's file store
 // and file source too.
 
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { CHECKPOINT_PREFIX, type Checkpoint } from "../../client/checkpoint";
 import { createUploader, fileStore, memoryStore, openFileSource } from "../../client/node";
 import type { Store, TaskState } from "../../client/types";
@@ -139,6 +139,48 @@ describe("resume from a checkpoint", () => {
     expect(requested).toEqual([id]);
     expect(task.uploadId).not.toBe(uploadId);
     expect(await store.get(id)).toBe(before);
+  });
+
+  it("other bytes of the same size at the same key do not resume the checkpoint of the first (in-memory bodies are fingerprinted by content)", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const first = bytes(4 * 1024, 68);
+    const uploadId = await crashAfter(cos, store, first, 2);
+    const other = bytes(4 * 1024, 69);
+    const task = setup(cos, store).upload({ key: KEY, body: other });
+    await task.done;
+    expect(task.uploadId).not.toBe(uploadId);
+    expect(cos.objects.get(KEY)).toEqual(other);
+    // The first body's checkpoint is still there for it.
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
+    // A nameless Blob (no lastModified) gets no checkpoint at all; a File does.
+    const inner = memoryStore();
+    const written: string[] = [];
+    const spy: Store = { get: inner.get, set: (key, value) => (written.push(key), inner.set(key, value)), remove: inner.remove, keys: inner.keys };
+    await setup(cos, spy).upload({ key: "users/test/blob.bin", body: new Blob([bytes(3 * 1024, 70)]) }).done;
+    expect(written).toEqual([]);
+    await setup(cos, spy).upload({ key: "users/test/file.bin", body: new File([bytes(3 * 1024, 70)], "file.bin", { lastModified: 1 }) }).done;
+    expect(written.length).toBeGreaterThan(0);
+  });
+
+  it("a { path } upload that failed, resumed after the file changed: SourceError, not an object mixing old and new bytes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cos-direct-changed-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, "f.bin");
+    await writeFile(path, bytes(4 * 1024, 71));
+    const cos = new FakeCos();
+    let broken = true;
+    cos.intercept = (req) => (broken && req.query.get("partNumber") === "3" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+    const task = setup(cos, memoryStore()).upload({ key: KEY, body: { path } });
+    expect(await task.done.catch((e: unknown) => (e as Error).name)).toBe("HttpError");
+    await writeFile(path, bytes(4 * 1024, 72)); // same size, other bytes, a later mtime
+    await utimes(path, new Date(), new Date(Date.now() + 5000));
+    broken = false;
+    task.resume();
+    const error = (await task.done.catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("SourceError");
+    expect(error.message).toContain("changed since the upload started");
+    expect(cos.objects.has(KEY)).toBe(false);
   });
 
   it("paused while it lists the checkpoint's parts and resumed: keeps its own Web Lock and resumes the same upload", async () => {
