@@ -4,7 +4,7 @@
 import { createApp } from "./app";
 import { CosClient } from "./cos/client";
 import { configFromEnv } from "./config";
-import { abortStaleUploads } from "./sweeper";
+import { abortStaleUploads, sweepPrefix } from "./sweeper";
 
 const app = createApp();
 
@@ -14,7 +14,7 @@ export default {
     const config = configFromEnv(env);
     const cos = new CosClient({ credentials: config.cos.credentials, target: config.cos.target });
     ctx.waitUntil(
-      abortStaleUploads(cos, config.staleUploadHours, Date.now()).then(({ aborted, failed }) => {
+      abortStaleUploads(cos, config.staleUploadHours, Date.now(), sweepPrefix(config.keyPrefix)).then(({ aborted, failed }) => {
         console.log(`sweeper: aborted ${aborted.length} stale upload(s), ${failed.length} failed`);
       }),
     );

@@ -1,16 +1,25 @@
 // The stale-upload sweeper (issue 3, Workers `scheduled`): aborts multipart uploads initiated
-// more than STALE_UPLOAD_HOURS ago, so abandoned parts stop costing storage.
+// more than STALE_UPLOAD_HOURS ago, so abandoned parts stop costing storage. Only uploads under
+// this app's keys are touched (KEY_PREFIX up to {sub}: `users/` by default): other tools sharing
+// the bucket (backups, coscli) keep theirs, however old.
 
 import type { CosClient } from "./cos/client";
 
-export async function abortStaleUploads(cos: CosClient, staleHours: number, nowMs: number): Promise<{ aborted: string[]; failed: string[] }> {
+/** The fixed start of every caller's prefix: KEY_PREFIX up to its first {sub}. */
+export function sweepPrefix(keyPrefix: string): string {
+  const at = keyPrefix.indexOf("{sub}");
+  return at < 0 ? keyPrefix : keyPrefix.slice(0, at);
+}
+
+export async function abortStaleUploads(cos: CosClient, staleHours: number, nowMs: number, prefix: string): Promise<{ aborted: string[]; failed: string[] }> {
   const cutoff = nowMs - staleHours * 3600_000;
-  const { uploads } = await cos.listMultipartUploads();
+  const { uploads } = await cos.listMultipartUploads({ prefix });
   const aborted: string[] = [];
   const failed: string[] = [];
   for (const upload of uploads) {
     const initiated = Date.parse(upload.initiated);
-    if (!(initiated < cutoff)) continue;
+    // An entry without a key or an id would make a DELETE of the bucket's ?uploadId: skipped.
+    if (!(initiated < cutoff) || !upload.key || !upload.uploadId || !upload.key.startsWith(prefix)) continue;
     try {
       await cos.abortMultipartUpload(upload.key, upload.uploadId);
       aborted.push(upload.uploadId);

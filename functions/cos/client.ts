@@ -16,6 +16,17 @@ export interface CosClientOptions {
   now?: () => number;
   /** Lifetime of each request signature in seconds. Default 900. */
   signExpires?: number;
+  /** How long one request may take, answer and body, in ms. Default 120 000 (a large Complete can take a while). */
+  timeoutMs?: number;
+}
+
+/** A URL-encoded key from a listing; one that does not decode (bad %-escapes) is kept as sent. */
+function decodeKey(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 export interface UploadedPart {
@@ -79,6 +90,7 @@ export class CosClient {
   async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
     const parts: UploadedPart[] = [];
     let marker = "";
+    const seen = new Set<string>();
     for (;;) {
       const query: Record<string, string> = { uploadId, "max-parts": "1000" };
       if (marker) query["part-number-marker"] = marker;
@@ -91,8 +103,9 @@ export class CosClient {
           lastModified: text(part, "LastModified"),
         });
       }
+      if (text(body, "IsTruncated") !== "true") return parts;
       const next = text(body, "NextPartNumberMarker");
-      if (text(body, "IsTruncated") !== "true" || !next || next === marker) return parts;
+      this.checkPaging(next, seen, "GET", key);
       marker = next;
     }
   }
@@ -133,6 +146,7 @@ export class CosClient {
     const commonPrefixes: string[] = [];
     let keyMarker = "";
     let uploadIdMarker = "";
+    const seen = new Set<string>();
     for (;;) {
       const query: Record<string, string> = { uploads: "", "encoding-type": "url", "max-uploads": "1000" };
       if (options.prefix) query.prefix = options.prefix;
@@ -140,20 +154,19 @@ export class CosClient {
       if (keyMarker) query["key-marker"] = keyMarker;
       if (uploadIdMarker) query["upload-id-marker"] = uploadIdMarker;
       const { body } = await this.xmlRequest({ method: "GET", key: "", query });
-      const decode = (s: string) => decodeURIComponent(s);
       for (const upload of list(body, "Upload")) {
         uploads.push({
-          key: decode(text(upload, "Key")),
+          key: decodeKey(text(upload, "Key")),
           uploadId: text(upload, "UploadId"),
           initiated: text(upload, "Initiated"),
           storageClass: text(upload, "StorageClass"),
         });
       }
-      for (const prefix of list(body, "CommonPrefixes")) commonPrefixes.push(decode(text(prefix, "Prefix")));
+      for (const prefix of list(body, "CommonPrefixes")) commonPrefixes.push(decodeKey(text(prefix, "Prefix")));
       if (text(body, "IsTruncated") !== "true") return { uploads, commonPrefixes };
-      const nextKey = decode(text(body, "NextKeyMarker"));
+      const nextKey = decodeKey(text(body, "NextKeyMarker"));
       const nextId = text(body, "NextUploadIdMarker");
-      if (nextKey === keyMarker && nextId === uploadIdMarker) return { uploads, commonPrefixes };
+      this.checkPaging(nextKey || nextId ? `${nextKey}\n${nextId}` : "", seen, "GET", "");
       keyMarker = nextKey;
       uploadIdMarker = nextId;
     }
@@ -180,9 +193,19 @@ export class CosClient {
     return { etag: response.headers.get("etag") ?? "", crc64: response.headers.get("x-cos-hash-crc64ecma") ?? undefined };
   }
 
+  /**
+   * A truncated page must name a marker not seen before: without one the list would end early
+   * unnoticed, with one seen before it would page forever. Either is a bad answer (502).
+   */
+  private checkPaging(next: string, seen: Set<string>, method: string, key: string): void {
+    if (!next) throw this.invalidResponse(method, key, "a truncated listing without a next marker");
+    if (seen.has(next)) throw this.invalidResponse(method, key, "a listing whose next marker repeats an earlier page");
+    seen.add(next);
+  }
+
   private async xmlRequest(spec: RequestSpec): Promise<{ body: XmlNode; response: Response }> {
     const response = await this.send(spec);
-    const raw = (await response.text()).trim();
+    const raw = (await this.readText(response, spec)).trim();
     if (!raw) throw this.invalidResponse(spec.method, spec.key, "empty response body");
     const parsed = this.parseOrThrow(raw, spec);
     if (parsed.root === "Error") throw this.errorFromXml(response, parsed.body, spec);
@@ -217,13 +240,15 @@ export class CosClient {
         method: spec.method,
         headers,
         body: spec.body as BodyInit | undefined,
+        // Covers the body too: a COS that accepts the connection and never answers cannot hang a route or the sweeper.
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });
     } catch (error) {
       // No answer (refused, reset, lost): a COS failure like any other, so the API says 502, not 500.
-      throw new CosError({ status: 0, code: "RequestFailed", message: `no answer from COS (${(error as Error).message})`, method: spec.method, url: location.url });
+      throw this.noAnswer(spec, location.url, error);
     }
     if (response.ok) return response;
-    const raw = spec.method === "HEAD" ? "" : (await response.text()).trim();
+    const raw = spec.method === "HEAD" ? "" : (await this.readText(response, spec)).trim();
     const parsed = raw ? this.tryParse(raw) : null;
     if (parsed?.root === "Error") throw this.errorFromXml(response, parsed.body, spec);
     throw new CosError({
@@ -262,6 +287,21 @@ export class CosClient {
     const parsed = this.tryParse(raw);
     if (!parsed) throw this.invalidResponse(spec.method, spec.key, `malformed XML: ${raw.slice(0, 120)}`);
     return parsed;
+  }
+
+  /** A request that got no (whole) answer: refused, reset, cut off mid-body, or past the timeout. */
+  private noAnswer(spec: RequestSpec, url: string, error: unknown): CosError {
+    const why = (error as Error).name === "TimeoutError" ? `no answer in ${this.options.timeoutMs ?? 120_000} ms` : (error as Error).message;
+    return new CosError({ status: 0, code: "RequestFailed", message: `no answer from COS (${why})`, method: spec.method, url });
+  }
+
+  /** The response body as text; a connection lost while reading it is a RequestFailed (502), not a 500. */
+  private async readText(response: Response, spec: RequestSpec): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw this.noAnswer(spec, cosLocation(this.options.target, spec.key).url, error);
+    }
   }
 
   private invalidResponse(method: string, key: string, message: string): CosError {

@@ -11,6 +11,9 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
+  // Numeric character references (&#34;) too, not only the five named ones: an ETag written
+  // `&#34;…&#34;` is the same ETag as `&quot;…&quot;`.
+  htmlEntities: true,
   isArray: (name) => REPEATED.has(name),
 });
 

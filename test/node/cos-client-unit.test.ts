@@ -52,6 +52,59 @@ describe("CosClient", () => {
     expect(requests[1].url.searchParams.get("upload-id-marker")).toBe("1");
   });
 
+  it("a listing that pages in a cycle, or is truncated with no next marker, is a 502-style CosError, never an endless loop or a silent partial list", async () => {
+    const upload = (key: string) => `<Upload><Key>${key}</Key><UploadId>u-${key}</UploadId><Initiated>2000-01-01T00:00:00Z</Initiated></Upload>`;
+    const page = (key: string, next: string, truncated = true) =>
+      `<ListMultipartUploadsResult>${upload(key)}<NextKeyMarker>${next}</NextKeyMarker><NextUploadIdMarker>${next && `u-${next}`}</NextUploadIdMarker><IsTruncated>${truncated}</IsTruncated></ListMultipartUploadsResult>`;
+    const cycle = scripted([{ body: page("a", "b") }, { body: page("b", "a") }, { body: page("a", "b") }]);
+    const error = await cycle.client.listMultipartUploads().catch((e: unknown) => e);
+    expect(isCosError(error) && [error.code, error.cosMessage]).toEqual(["InvalidResponse", "a listing whose next marker repeats an earlier page"]);
+    expect(cycle.requests.length).toBeLessThanOrEqual(3);
+    const noMarker = scripted([{ body: page("a", "") }]);
+    expect(await noMarker.client.listMultipartUploads().catch((e: unknown) => (e as Error).message)).toContain("without a next marker");
+    const parts = scripted([
+      { body: `<ListPartsResult>${part(1)}<NextPartNumberMarker>1000</NextPartNumberMarker><IsTruncated>true</IsTruncated></ListPartsResult>` },
+      { body: `<ListPartsResult>${part(2)}<NextPartNumberMarker>500</NextPartNumberMarker><IsTruncated>true</IsTruncated></ListPartsResult>` },
+      { body: `<ListPartsResult>${part(3)}<NextPartNumberMarker>1000</NextPartNumberMarker><IsTruncated>true</IsTruncated></ListPartsResult>` },
+    ]);
+    expect(isCosError(await parts.client.listParts("k", "u").catch((e: unknown) => e))).toBe(true);
+    // A key whose %-escapes do not decode is kept as COS sent it, not a URIError.
+    const bad = scripted([{ body: page("bad%E0%A4", "", false) }]);
+    expect((await bad.client.listMultipartUploads()).uploads.map((u) => u.key)).toEqual(["bad%E0%A4"]);
+  });
+
+  it("a COS that never answers, or cuts the body off, is a RequestFailed CosError (502), within the timeout", async () => {
+    const hanging = new CosClient({
+      credentials: { secretId: "AKIDunit", secretKey: "unit-secret" },
+      target: { bucket: "unit-1250000000", region: "ap-guangzhou" },
+      timeoutMs: 50,
+      fetch: ((_input: RequestInfo | URL, init?: RequestInit) =>
+        new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)))) as typeof fetch,
+    });
+    const error = await hanging.headObject("k").catch((e: unknown) => e);
+    expect(isCosError(error) && [error.code, error.cosMessage]).toEqual(["RequestFailed", "no answer from COS (no answer in 50 ms)"]);
+    const cut = new CosClient({
+      credentials: { secretId: "AKIDunit", secretKey: "unit-secret" },
+      target: { bucket: "unit-1250000000", region: "ap-guangzhou" },
+      fetch: (async () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("   "));
+              controller.error(new TypeError("Network connection lost."));
+            },
+          }),
+        )) as typeof fetch,
+    });
+    const lost = await cut.completeMultipartUpload("k", "u", [{ partNumber: 1, etag: '"e"' }]).catch((e: unknown) => e);
+    expect(isCosError(lost) && lost.code).toBe("RequestFailed");
+  });
+
+  it("decodes numeric character references in XML (an ETag as &#34;…&#34;) like the named ones", async () => {
+    const { client } = scripted([{ body: `<ListPartsResult><Part><PartNumber>1</PartNumber><ETag>&#34;e1&#34;</ETag><Size>10</Size></Part><IsTruncated>false</IsTruncated></ListPartsResult>` }]);
+    expect((await client.listParts("k", "u"))[0].etag).toBe('"e1"');
+  });
+
   it("reads Complete's whitespace-then-XML body and sends parts sorted", async () => {
     const { client, requests } = scripted([
       { body: `   \n   \n<?xml version="1.0"?><CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key><ETag>"abc-2"</ETag></CompleteMultipartUploadResult>`, headers: { "x-cos-hash-crc64ecma": "42" } },

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CosClient } from "../../functions/cos/client";
 import worker from "../../functions/index";
-import { abortStaleUploads } from "../../functions/sweeper";
+import { abortStaleUploads, sweepPrefix } from "../../functions/sweeper";
 import { cos, credentials, injectFault, target, testEnv, uploadIdsInCos } from "./api-helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -11,17 +11,22 @@ afterEach(() => vi.restoreAllMocks());
 const prefix = "users/sw-sweeper/";
 
 /**
- * The sweeper lists the whole bucket, and other test files run against the same cos-local at the
- * same time: this client lets its aborts reach cos-local only under `prefix`, and answers the
- * others as COS would (204) without sending them.
+ * Other test files run against the same cos-local at the same time: this client lets the sweeper's
+ * aborts reach cos-local only under `prefix`, records any other (there must be none: it lists only
+ * its prefix), and answers those as COS would (204) without sending them.
  */
+const abortedOutside: string[] = [];
 const confined = new CosClient({
   credentials,
   target,
   fetch: async (input, init) => {
     const request = new Request(input, init);
     const mine = new URL(request.url).pathname.startsWith(`/${target.bucket}/${prefix}`);
-    return request.method === "DELETE" && !mine ? new Response(null, { status: 204 }) : fetch(request);
+    if (request.method === "DELETE" && !mine) {
+      abortedOutside.push(request.url);
+      return new Response(null, { status: 204 });
+    }
+    return fetch(request);
   },
 });
 
@@ -43,7 +48,7 @@ describe("abortStaleUploads", () => {
     // A clock one hour after `recent` began, with a 1-hour limit: the cutoff is `recent` itself.
     const errors: string[] = [];
     vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args.join(" ")));
-    const result = await abortStaleUploads(confined, 1, recent.at + 3600_000);
+    const result = await abortStaleUploads(confined, 1, recent.at + 3600_000, prefix);
 
     expect(result.aborted).toContain(old.uploadId);
     expect(result.failed).toContain(failing.uploadId);
@@ -52,6 +57,20 @@ describe("abortStaleUploads", () => {
     expect(errors.join("\n")).not.toContain(testEnv.COS_SECRET_KEY);
     expect((await uploadIdsInCos(prefix)).sort()).toEqual([failing.uploadId, recent.uploadId].sort());
     await cos.abortMultipartUpload(`${prefix}old/fails.bin`, failing.uploadId);
+  });
+
+  it("touches only the app's keys: another tool's stale upload elsewhere in the bucket stays", async () => {
+    const other = await initiated("backups/sw-db.tar");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const mine = await initiated(`${prefix}old/mine.bin`);
+    const result = await abortStaleUploads(confined, 1, Math.max(other.at, mine.at) + 3600_000 + 1, sweepPrefix("users/{sub}/"));
+    expect(result.aborted).toContain(mine.uploadId);
+    expect(result.aborted).not.toContain(other.uploadId);
+    expect(abortedOutside.filter((url) => url.includes("backups/"))).toEqual([]);
+    expect(await uploadIdsInCos("backups/sw-db.tar")).toEqual([other.uploadId]);
+    await cos.abortMultipartUpload("backups/sw-db.tar", other.uploadId);
+    expect(sweepPrefix("users/{sub}/")).toBe("users/");
+    expect(sweepPrefix("{sub}/")).toBe("");
   });
 });
 
