@@ -17,7 +17,7 @@ import { RateLimiter, rateKindOf } from "./policy/ratelimit";
 import { authorize } from "./routes/authorize";
 import { forms } from "./routes/forms";
 import { objects } from "./routes/objects";
-import { grantOf, json, newRouter, type AppEnv, type CompletedUpload, type Services } from "./routes/router";
+import { errors, grantOf, json, newRouter, type AppEnv, type CompletedUpload, type Services } from "./routes/router";
 import { uploads } from "./routes/uploads";
 
 export type { CompletedUpload } from "./routes/router";
@@ -118,7 +118,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   });
 
   app.openapi(
-    createRoute({ method: "get", path: "/healthz", summary: "Liveness", security: [], responses: { 200: json(z.object({ ok: z.literal(true) }), "Alive") } }),
+    createRoute({ method: "get", path: "/healthz", summary: "Liveness", security: [], responses: { 200: json(z.object({ ok: z.literal(true) }), "Alive"), ...errors() } }),
     (c) => c.json({ ok: true as const }, 200),
   );
   app.route("/v1", uploads);

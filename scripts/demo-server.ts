@@ -124,7 +124,11 @@ export interface DemoServer {
 /** Serves `routes` (by path, without the query) on 127.0.0.1:`port` (0: any free port). */
 export async function serveRoutes(routes: Record<string, Route>, port: number): Promise<DemoServer> {
   const server = createServer((req, res) => {
-    const route = routes[new URL(req.url ?? "/", "http://x").pathname];
+    // An absolute-form target the URL parser refuses (`GET http://[::1`) must not throw out of this
+    // callback: that would end the process, and `npm run dev` with it.
+    const path = URL.canParse(req.url ?? "/", "http://x") ? new URL(req.url ?? "/", "http://x").pathname : undefined;
+    if (path === undefined) return send(res, 400, "text/plain", "bad request target");
+    const route = routes[path];
     if (!route) return send(res, 404, "text/plain", "not found");
     Promise.resolve(route(req, res)).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, "text/plain", `demo server: ${(error as Error).message}`);

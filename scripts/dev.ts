@@ -38,10 +38,19 @@ function listenable(port: number): Promise<number | null> {
   });
 }
 
-/** `preferred` or the next free port after it; 0 asks the system for any free port. */
+/** Ports chosen so far: the three servers bind one after another, so a port free now may be another's. */
+const chosen = new Set<number>();
+
+/** `preferred` or the next free port after it that no other server took; 0 asks the system for any free port. */
 async function freePort(preferred: number): Promise<number> {
-  if (preferred === 0) return (await listenable(0))!;
-  for (let port = preferred; port < preferred + 20; port++) if ((await listenable(port)) !== null) return port;
+  const take = (port: number) => (chosen.add(port), port);
+  if (preferred === 0) {
+    for (;;) {
+      const port = (await listenable(0))!;
+      if (!chosen.has(port)) return take(port);
+    }
+  }
+  for (let port = preferred; port < preferred + 20; port++) if (!chosen.has(port) && (await listenable(port)) !== null) return take(port);
   throw new Error(`no free port on ${HOST} in ${preferred}-${preferred + 19}`);
 }
 
@@ -95,6 +104,15 @@ async function stop(code: number): Promise<void> {
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+// wrangler runs in its own process group: whatever ends this process must end that group too, or
+// wrangler and workerd would live on, holding the API's port.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    console.error(`cos-direct dev: ${(error as Error)?.stack ?? error}`);
+    void stop(1);
+  });
+}
+process.on("exit", () => signalWrangler("SIGKILL"));
 void wranglerExit.then(([code]) => {
   if (!stopping) console.error(`cos-direct dev: wrangler exited (${code ?? "signal"}); stopping cos-local and the demo`);
   void stop(typeof code === "number" && code !== 0 ? code : 1);

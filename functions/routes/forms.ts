@@ -29,7 +29,7 @@ forms.openapi(
     path: "/forms",
     summary: "A signed POST Object policy and the form fields that carry it",
     request: { body: jsonBody(FormRequest) },
-    responses: { 200: json(FormResponse, "Form action URL and fields (put `file` last)"), ...errors(400, 401, 403, 415, 429) },
+    responses: { 200: json(FormResponse, "Form action URL and fields (put `file` last)"), ...errors(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {
     const body = c.req.valid("json");

@@ -42,7 +42,7 @@ objects.openapi(
     path: "/objects/confirm",
     summary: "Confirm a single PUT: HEADs the object and runs onUploadCompleted",
     request: { body: jsonBody(KeyRequest) },
-    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 502) },
+    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 413, 415, 502) },
   }),
   async (c) => {
     const { key } = c.req.valid("json");
@@ -82,7 +82,7 @@ objects.openapi(
     path: "/objects/download",
     summary: "Presign a GET of an object under the caller's prefix",
     request: { body: jsonBody(DownloadRequest) },
-    responses: { 200: json(PresignedRequest, "A presigned GET URL"), ...errors(400, 401, 403, 429) },
+    responses: { 200: json(PresignedRequest, "A presigned GET URL"), ...errors(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {
     const body = c.req.valid("json");

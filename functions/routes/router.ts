@@ -66,8 +66,8 @@ export const ErrorSchema = z.object({
 });
 
 const errorContent = { "application/json": { schema: ErrorSchema } };
-/** The error responses a route documents, by status. */
-export function errors(...statuses: number[]): Record<number, { description: string; content: typeof errorContent }> {
+/** The error responses a route documents, by status; every route can also answer 500 (a configuration error names the variable). */
+export function errors(...statuses: number[]): Record<number, { description: string; content: typeof errorContent; headers?: Record<string, { description: string; schema: { type: "integer" } }> }> {
   const text: Record<number, string> = {
     400: "Invalid input; the message names the field",
     401: "No or bad credentials",
@@ -77,9 +77,11 @@ export function errors(...statuses: number[]): Record<number, { description: str
     413: "Too large",
     415: "Content type not allowed",
     429: "Too many requests from this caller; wait Retry-After seconds",
+    500: "ConfigError (names the bad variable, never its value) or InternalError (quote the request id)",
     502: "COS failed; the message carries COS's code and request id",
   };
-  return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? "Error", content: errorContent }]));
+  const retryAfter = { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" as const } } };
+  return Object.fromEntries([...new Set([...statuses, 500])].map((s) => [s, { description: text[s] ?? "Error", content: errorContent, ...(s === 429 ? { headers: retryAfter } : {}) }]));
 }
 
 export function json<T extends z.ZodType>(schema: T, description: string) {

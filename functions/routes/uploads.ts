@@ -85,7 +85,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/parts",
     summary: "Presign a batch of up to 1,000 part URLs; each signs the part's planned content-length",
     request: { params: UploadIdParam, headers: UploadTokenHeader, body: jsonBody(SignPartsRequest) },
-    responses: { 200: json(SignPartsResponse, "One URL per requested part"), ...errors(400, 401, 403, 429) },
+    responses: { 200: json(SignPartsResponse, "One URL per requested part"), ...errors(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");
@@ -121,7 +121,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/parts",
     summary: "The parts COS already holds (every page), for resuming",
     request: { params: UploadIdParam, headers: UploadTokenHeader },
-    responses: { 200: json(ListPartsResponse, "Parts in COS"), ...errors(401, 403, 404, 502) },
+    responses: { 200: json(ListPartsResponse, "Parts in COS"), ...errors(400, 401, 403, 404, 502) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");
@@ -165,7 +165,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/complete",
     summary: "Complete after checking every part against the plan; runs onUploadCompleted with HEAD-verified figures",
     request: { params: UploadIdParam, headers: UploadTokenHeader, body: jsonBody(CompleteRequest) },
-    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 409, 502) },
+    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 409, 413, 415, 502) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");
@@ -202,7 +202,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}",
     summary: "Abort the upload on COS (idempotent: an upload already gone is not an error)",
     request: { params: UploadIdParam, headers: UploadTokenHeader },
-    responses: { 204: { description: "Aborted" }, ...errors(401, 403, 502) },
+    responses: { 204: { description: "Aborted" }, ...errors(400, 401, 403, 502) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");

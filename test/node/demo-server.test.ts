@@ -1,6 +1,7 @@
 // The demo server's routes on their own (scripts/demo-server.ts): what the page and its DEV-ONLY
 // token route answer, and bad query input refused with a 400 naming the field. The page itself runs
 // against the real functions in test/browser/demo.test.ts and dev-demo.test.ts.
+import { connect } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEMO_SUBJECT, demoRoutes, serveRoutes, type DemoServer } from "../../scripts/demo-server";
 
@@ -26,6 +27,19 @@ it("serves the page, its stylesheet and its bundle built from demo/main.ts", asy
   expect(js).not.toMatch(/^import /m);
   expect(await (await fetch(`${server.url}/config.json`)).json()).toEqual({ api: "http://127.0.0.1:9" });
   expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+});
+
+it("a request target the URL parser refuses gets a 400, and the server keeps serving", async () => {
+  const { port } = new URL(server.url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), "127.0.0.1", () => socket.end("GET http://[::1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    let text = "";
+    socket.on("data", (chunk) => (text += chunk));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 400/);
+  expect((await fetch(server.url)).status).toBe(200);
 });
 
 it("/dev/token signs for the demo subject by default or the given one, short-lived", async () => {

@@ -1,6 +1,7 @@
 // GET /v1/openapi.json is the single truth of the API (issue 3): a valid OpenAPI 3.1 document,
 // checked against the official schema, that covers every route the app serves.
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
 import { CONFIG_DEFAULTS } from "../../functions/config";
@@ -34,6 +35,35 @@ describe("GET /v1/openapi.json", () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (path === "/healthz") continue;
       for (const [method, op] of Object.entries(ops)) expect([method, path, Object.keys(op.responses).some((s) => s.startsWith("4"))]).toEqual([method, path, true]);
+    }
+  });
+
+  it("lists the statuses the routes really answer to bad requests, and Upload-Token as required", async () => {
+    type Op = { responses: Record<string, { headers?: Record<string, unknown> }>; parameters?: { name: string; in: string; required?: boolean }[] };
+    const doc = (await (await app.request("/v1/openapi.json")).json()) as { paths: Record<string, Record<string, Op>> };
+    const bearer = `Bearer ${await sign({ sub: "doc", exp: Math.floor(Date.now() / 1000) + 600 }, "openapi-test-jwt-secret-0123456789abcdef", "HS256")}`;
+    const json = { authorization: bearer, "content-type": "application/json" };
+    const cases: [string, string, string, RequestInit][] = [
+      ["get", "/v1/uploads/{uploadId}/parts", "/v1/uploads/%C3%A9/parts", { headers: { authorization: bearer, "upload-token": "x" } }],
+      ["delete", "/v1/uploads/{uploadId}", "/v1/uploads/x", { method: "DELETE", headers: { authorization: bearer, "upload-token": "t".repeat(5000) } }],
+      ["get", "/v1/uploads/{uploadId}/parts", "/v1/uploads/x/parts", { headers: { authorization: bearer } }],
+      ["post", "/v1/uploads/{uploadId}/parts", "/v1/uploads/x/parts", { method: "POST", headers: { authorization: bearer, "content-type": "text/plain" }, body: "{}" }],
+      ["post", "/v1/uploads/{uploadId}/complete", "/v1/uploads/x/complete", { method: "POST", headers: json, body: JSON.stringify({ parts: [], pad: "x".repeat(2 * 1024 * 1024) }) }],
+      ["post", "/v1/objects/confirm", "/v1/objects/confirm", { method: "POST", headers: { authorization: bearer, "content-type": "text/plain" }, body: "{}" }],
+      ["post", "/v1/objects/download", "/v1/objects/download", { method: "POST", headers: json, body: JSON.stringify({ key: "x", pad: "x".repeat(2 * 1024 * 1024) }) }],
+    ];
+    for (const [method, path, url, init] of cases) {
+      const res = await app.request(url, init);
+      expect(res.status, `${method} ${url}`).toBeGreaterThanOrEqual(400);
+      expect(Object.keys(doc.paths[path][method].responses), `${method} ${url} answered ${res.status}`).toContain(String(res.status));
+    }
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses), `${method} ${path}`).toContain("500");
+        if (op.responses["429"]) expect(op.responses["429"].headers, `${method} ${path}`).toHaveProperty("Retry-After");
+        const token = op.parameters?.find((p) => p.in === "header" && p.name === "upload-token");
+        if (token) expect(token.required, `${method} ${path}`).toBe(true);
+      }
     }
   });
 });
