@@ -24,7 +24,7 @@ export interface CosLocalTarget {
   securityToken?: string;
 }
 
-/** The variables `wrangler dev --var` receives: every one functions/config.ts requires. */
+/** The variables `wrangler dev` receives (in its --env-file): every one functions/config.ts requires. */
 export function devVars(cos: CosLocalTarget, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
     COS_ENDPOINT: cos.url,

@@ -6,18 +6,22 @@
 // started in a process group of its own, and the whole group is signalled, so no workerd is left
 // holding a port. Ports already taken are skipped (the next free one is used and printed).
 //
-// The functions get cos-local's credentials and DEV-ONLY secrets (scripts/dev-env.ts) as `--var`
-// flags, which win over wrangler.toml [vars] and .dev.vars; put other settings (MAX_UPLOAD_BYTES,
-// CORS_ORIGINS...) in .dev.vars. Once /healthz answers, one line gives the URLs.
+// The functions get cos-local's credentials and DEV-ONLY secrets (scripts/dev-env.ts) in an env file
+// only this user can read (not --var flags, which `ps` shows), passed after .dev.vars so they win
+// over it and wrangler.toml [vars]; put other settings (MAX_UPLOAD_BYTES...) in .dev.vars. Once
+// /healthz answers, one line gives the URLs.
 //
 // Environment: DEMO_PORT (the page, default 5173), PORT (API, default 8787), COS_LOCAL_PORT (default
 // 9000; 0 for any free port on each), COS_LOCAL_DATA (default .cos-local), JWT_SECRET /
 // UPLOAD_TOKEN_SECRET (override the dev ones).
 
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { DEV_CORS, type CorsConfiguration } from "../emulator/cors";
 import { startCosLocal } from "../emulator/server";
@@ -70,7 +74,14 @@ const cos = await startCosLocal({
 const apiPort = await freePort(Number(process.env.PORT ?? 8787));
 const api = `http://${HOST}:${apiPort}`;
 const demo = await startDemoServer({ port: demoPort, api, token: (sub, ttlSeconds) => devJwt(sub, { ttlSeconds }) });
-const vars = Object.entries({ ...devVars(cos), CORS_ORIGINS: demo.url }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+// The bindings go to wrangler in a file only this user can read, not as --var arguments: other
+// local users would see those in `ps` (harmless with the dev secrets, not with real ones).
+const varsDir = await mkdtemp(join(tmpdir(), "cos-direct-dev-"));
+const varsFile = join(varsDir, ".env");
+await writeFile(varsFile, Object.entries({ ...devVars(cos), CORS_ORIGINS: demo.url }).map(([name, value]) => `${name}=${JSON.stringify(value)}\n`).join(""), { mode: 0o600 });
+// With --env-file wrangler no longer reads .dev.vars by itself: it is passed first, so the dev values
+// (later files win) still override it, as --var flags did.
+const vars = [...(existsSync(".dev.vars") ? ["--env-file", ".dev.vars"] : []), "--env-file", varsFile];
 
 const wrangler = spawn(
   process.execPath,
@@ -101,6 +112,7 @@ async function stop(code: number): Promise<void> {
   await Promise.race([wranglerExit, delay(5_000)]);
   signalWrangler("SIGKILL"); // a workerd that outlived wrangler
   await Promise.race([Promise.all([cos.close(), demo.close()]), delay(2_000)]);
+  await rm(varsDir, { recursive: true, force: true });
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_BUCKET } from "../../emulator/server";
 import { startDevProcess, type DevProcess } from "../../scripts/dev-process";
+import { DEV_JWT_SECRET, DEV_UPLOAD_TOKEN_SECRET } from "../../scripts/dev-env";
 
 let dev: DevProcess;
 let dataDir: string;
@@ -67,6 +68,22 @@ it("serves the demo page: its config points at the API, and its DEV-ONLY token i
   const script = await fetch(`${dev.demoUrl}/demo.js`);
   expect(script.headers.get("content-type")).toContain("javascript");
   expect((await script.text()).length).toBeGreaterThan(10_000);
+});
+
+it("hands wrangler its secrets in a file, not on a command line other local users can read in ps", () => {
+  const secrets = [DEV_UPLOAD_TOKEN_SECRET, DEV_JWT_SECRET];
+  const exposed = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")];
+      } catch {
+        return [];
+      }
+    })
+    .filter((line) => /wrangler/.test(line) && secrets.some((secret) => line.includes(secret)));
+  expect(dev.output()).toContain("cos-direct dev: open"); // dev (and wrangler with it) is running
+  expect(exposed).toEqual([]);
 });
 
 /** Live (not zombie) processes descending from `root`, read from /proc: wrangler and workerd included. */
