@@ -72,9 +72,8 @@ export const MultipartUpload = z.object({
 export const CreateUploadResponse = z.discriminatedUnion("kind", [SingleUpload, MultipartUpload]);
 
 export const UploadIdParam = z.object({ uploadId: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, "must be an upload id") });
-// Checked by the route, which answers a missing one with 401 UploadTokenMissing (not a 400): optional
-// for validation, required in the published document.
-export const UploadTokenHeader = z.object({ "upload-token": z.string().max(4096).optional().openapi({ param: { required: true }, description: "The token the upload's plan returned" }) });
+/** Checked by the route, which answers a missing one with 401 UploadTokenMissing (not a 400); routes/uploads.ts marks it required in the document. */
+export const UploadToken = z.string().max(4096).optional();
 
 export const SignPartsRequest = z.object({
   parts: z.array(z.object({ partNumber: z.number().int().min(1).max(COS_MAX_PARTS), md5: Md5Base64.optional() })).min(1).max(1000),

@@ -3,6 +3,7 @@
 
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import * as z from "zod";
 import { isCosError } from "../cos/errors";
 import { presignUrl } from "../cos/presign";
 import { keyTime, signKey } from "../cos/sign";
@@ -24,10 +25,15 @@ import {
   SignPartsResponse,
   UnfinishedUploads,
   UploadIdParam,
-  UploadTokenHeader,
+  UploadToken,
 } from "./schemas";
 
 export const uploads = newRouter();
+
+// Optional for validation (a missing token is a 401 UploadTokenMissing, not a 400), required in the
+// published document. (`.openapi` lives here, not in schemas.ts, which the client's type build reads
+// without @hono/zod-openapi.)
+const UploadTokenHeader = z.object({ "upload-token": UploadToken.openapi({ param: { required: true }, description: "The token the upload's plan returned" }) });
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 
 /** The upload token's payload, once it is genuine, for this upload, and this caller's (403 otherwise). */
