@@ -109,7 +109,7 @@ export class Task implements UploadTask {
   ) {
     this.newDone();
     this.last = { loaded: 0, total: knownSize(options.body) ?? 0, speed: 0, percent: 0, eta: null };
-    const path = (options.body as { path?: unknown }).path;
+    const path = (options.body as { path?: unknown } | null | undefined)?.path;
     if (typeof path === "string" && deps.sizeOfPath) {
       // Until its run opens the file (the meter then takes over); a file that is not there fails the run.
       deps.sizeOfPath(path).then((total) => void (this.meter || (this.last = { ...this.last, total })), () => undefined);

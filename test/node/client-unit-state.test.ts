@@ -155,6 +155,14 @@ describe("states of a task", () => {
     expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
   });
 
+  it("a missing body (plain JavaScript callers) fails the task with a TypeError; upload() itself does not throw", async () => {
+    const task = setup(new FakeCos()).upload({ key: "users/test/none.bin", body: undefined as never });
+    const error = (await task.done.catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toContain("body must be");
+    expect(task.state).toBe("failed");
+  });
+
   it("cancel on a failed task aborts its multipart upload on COS and forgets its checkpoint; done keeps the failure", async () => {
     const cos = new FakeCos();
     cos.intercept = (req) => (req.query.get("partNumber") === "2" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
