@@ -6,6 +6,24 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Store } from "../types";
 
+/**
+ * mkdir -p, one level at a time: Node's own recursive mkdir never returns for a missing folder
+ * under /proc (it retries the ENOENT forever), which hung `cos-direct --state /proc/x/y.json`.
+ */
+async function ensureDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw error;
+    await ensureDir(dirname(dir));
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== "EEXIST") throw again;
+    });
+  }
+}
+
 export function fileStore(path: string): Store {
   let data: Promise<Record<string, string>> | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -26,7 +44,7 @@ export function fileStore(path: string): Store {
     const text = JSON.stringify(map);
     // One failed write fails its caller only: the next one starts afresh.
     const next = writing.catch(() => undefined).then(async () => {
-      await mkdir(dirname(path), { recursive: true });
+      await ensureDir(dirname(path));
       const tmp = `${path}.${process.pid}.tmp`;
       await writeFile(tmp, text);
       await rename(tmp, path);

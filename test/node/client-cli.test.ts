@@ -181,8 +181,9 @@ describe("cos-direct upload", () => {
     expect(same.output()).toContain("would both upload to users/alice/cli/same.txt");
     const corrupt = join(dir, "corrupt.json");
     await writeFile(corrupt, "garbage{");
-    // Unreadable JSON, and a folder that cannot be made (a file stands where it would go).
-    for (const state of [corrupt, join(corrupt, "state.json")]) {
+    // Unreadable JSON, a folder that cannot be made (a file stands where it would go), and one
+    // under /proc (where Node's recursive mkdir never returns).
+    for (const state of [corrupt, join(corrupt, "state.json"), "/proc/no-such-dir/state.json"]) {
       const run = cli(["upload", a, "--endpoint", h.endpoint, "--token", token, "--prefix", "users/alice/cli/", "--state", state]);
       expect(await run.exit, run.output()).toBe(2);
       expect(run.output()).toContain(`cannot use the checkpoint file ${state}`);
