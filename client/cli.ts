@@ -47,7 +47,8 @@ export function formatBytes(n: number): string {
 
 /** Terminal columns a character takes: 2 for East Asian wide and fullwidth ones, else 1. */
 const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
-const columnsOf = (text: string) => [...text].reduce((n, c) => n + (WIDE.test(c) ? 2 : 1), 0);
+const columnsOfChar = (c: string) => (WIDE.test(c) ? 2 : 1);
+const columnsOf = (text: string) => [...text].reduce((n, c) => n + columnsOfChar(c), 0);
 
 /** `text` cut or padded to exactly `width` columns; a cut keeps the end (a file name's extension) after "…". */
 export function fitColumns(text: string, width: number, cut: "start" | "end" = "start"): string {
@@ -57,7 +58,7 @@ export function fitColumns(text: string, width: number, cut: "start" | "end" = "
     let used = 1; // the "…"
     const from = cut === "start" ? chars.reverse() : chars;
     for (const c of from) {
-      const w = WIDE.test(c) ? 2 : 1;
+      const w = columnsOfChar(c);
       if (used + w > width) break;
       used += w;
       keep.push(c);

@@ -37,6 +37,7 @@
 
 import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
+import { sumProgress } from "./progress";
 import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
 import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
 
@@ -266,14 +267,8 @@ export class CosDirect {
     // size is known), so the sum's percent does not drop as files start.
     const ids: string[] = [];
     const report = () => {
-      const sum = { loaded: 0, total: 0, speed: 0 };
-      for (const id of ids) {
-        const p = this.entries.get(id)?.task.progress;
-        if (!p) continue;
-        sum.loaded += p.loaded;
-        sum.total += p.total;
-        sum.speed += p.speed;
-      }
+      // As the SDK's uploadFiles reports it: loaded, total, speed and percent, no eta.
+      const { eta: _eta, ...sum } = sumProgress(ids.flatMap((id) => this.entries.get(id)?.task.progress ?? []));
       params.onProgress?.(progressData(sum));
     };
     const work = Promise.all(
