@@ -56,9 +56,22 @@ export async function toFileSource(body: UploadBody, openPath?: PathOpener): Pro
   throw new TypeError("body must be a Blob, File, ArrayBuffer, Uint8Array, string, FileSource or (Node) { path }");
 }
 
+/** UTF-8 length of `text` as TextEncoder would encode it (a lone surrogate as U+FFFD: 3 bytes), without encoding it. */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const pair = c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (pair) i++;
+  }
+  return n;
+}
+
 /** The body's size when it is known without opening anything (not a `{ path }`): progress totals of queued tasks. */
 export function knownSize(body: UploadBody): number | undefined {
-  if (typeof body === "string") return new TextEncoder().encode(body).length;
+  // Counted, not encoded: the run encodes the string once when it opens the body.
+  if (typeof body === "string") return utf8Length(body);
   return body instanceof ArrayBuffer || body instanceof Uint8Array ? body.byteLength : isBlob(body) || isFileSource(body) ? body.size : undefined;
 }
 

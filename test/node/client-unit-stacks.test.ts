@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fetchStack, memoryStore, nodeHttpStack, webStorageStore, xhrStack } from "../../client/node";
-import { toFileSource } from "../../client/sources";
+import { knownSize, toFileSource } from "../../client/sources";
 import type { HttpResponse, HttpStack } from "../../client/types";
 import { bytes } from "../shared/bytes";
 
@@ -184,6 +184,12 @@ describe("stores and sources", () => {
     const memory = memoryStore();
     await memory.set("k", "v");
     expect(await memory.get("k")).toBe("v");
+  });
+
+  it("knows a string body's UTF-8 size without encoding it, as TextEncoder counts it", () => {
+    for (const text of ["", "ascii", "é", "语言", "😀 pair", "lone \ud800 high", "lone \udc00 low", "end \ud83d", "\u07ff\u0800\uffff"]) {
+      expect(knownSize(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
+    }
   });
 
   it("turns every body kind into a FileSource read by range", async () => {
