@@ -8,6 +8,7 @@ import type {
   AppendRequest,
   CreateUploadRequest,
   CreateUploadResponse,
+  DiagnosticsReport,
   ListPartsResponse,
   ObjectResult,
   PresignedRequest,
@@ -26,6 +27,7 @@ export type ListedPart = z.infer<typeof ListPartsResponse>["parts"][number];
 export type ObjectInfo = z.infer<typeof ObjectResult>;
 export type Presigned = z.infer<typeof PresignedRequest>;
 export type UnfinishedList = z.infer<typeof UnfinishedUploads>["uploads"];
+export type Diagnostics = z.infer<typeof DiagnosticsReport>;
 
 /** What identifies one multipart upload to the functions. */
 export interface UploadRef {
@@ -91,6 +93,10 @@ export class Api {
 
   confirm(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
     return this.call("POST", "/v1/objects/confirm", { body: { key }, signal });
+  }
+
+  diagnostics(origin: string | undefined, signal?: AbortSignal): Promise<Diagnostics> {
+    return this.call("GET", `/v1/diagnostics${origin ? `?origin=${encodeURIComponent(origin)}` : ""}`, { signal });
   }
 
   /**

@@ -5,7 +5,7 @@
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { createUploader, type Progress, type TaskState, type UploadResult, type UploadTask } from "../client/index";
+import { checkSetup, createUploader, type Progress, type SetupReport, type TaskState, type UploadResult, type UploadTask } from "../client/index";
 import { formatBytes } from "./format";
 
 interface DemoConfig {
@@ -171,6 +171,20 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
 
 let refreshUnfinished: () => Promise<void> = async () => undefined;
 
+/** Shows what GET /v1/diagnostics found that would stop (errors) or hamper (warnings) uploads from this page. */
+function showSetup(report: SetupReport): void {
+  const box = $("#setup");
+  if (!report.problems.length) return;
+  const errors = report.problems.filter((p) => p.severity === "error");
+  box.classList.toggle("warnings", errors.length === 0);
+  $("#setup-heading").textContent = errors.length
+    ? "Uploads from this page will fail until the setup is fixed"
+    : "Uploads work, but the setup is missing something";
+  $("ul", box).replaceChildren(...report.problems.map((p) => Object.assign(document.createElement("li"), { textContent: p.message })));
+  box.hidden = false;
+  if (errors.length) say(`Setup problem: ${errors[0].message}`);
+}
+
 async function main(): Promise<void> {
   const config = (await (await fetch("/config.json")).json()) as DemoConfig;
   const uploader = createUploader({ endpoint: config.api, getToken: devToken });
@@ -221,7 +235,9 @@ async function main(): Promise<void> {
       list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
     }
   };
-  await refreshUnfinished();
+  // A setup check that cannot run says nothing: the uploads themselves will say what is wrong.
+  const setup = checkSetup({ endpoint: config.api, getToken: devToken }).then(showSetup, () => undefined);
+  await Promise.all([refreshUnfinished(), setup]);
   document.body.dataset.ready = "true";
 }
 

@@ -4,26 +4,12 @@
 // Preflights are never authenticated; no match → 403.
 
 import type { IncomingHttpHeaders } from "node:http";
-import { buildXml, list, parseXml, text } from "../functions/cos/xml";
+import { corsRulesFromXml, matchRule, type CorsConfiguration, type CorsRule } from "../functions/cos/cors";
+import { buildXml, parseXml } from "../functions/cos/xml";
 import { CosLocalError, cosErrors } from "./errors";
 import type { Storage } from "./storage";
 
-export interface CorsRule {
-  id?: string;
-  /** `*`, an exact origin, or a pattern with one `*` (`http://*.example.com`). */
-  allowedOrigins: string[];
-  allowedMethods: string[];
-  /** `*`, names, or names with one `*` (`x-cos-meta-*`); compared case-insensitively. */
-  allowedHeaders: string[];
-  exposeHeaders: string[];
-  maxAgeSeconds?: number;
-}
-
-export interface CorsConfiguration {
-  rules: CorsRule[];
-  /** Adds `Vary: Origin` to matched responses (COS's ResponseVary). */
-  responseVary?: boolean;
-}
+export type { CorsConfiguration, CorsRule } from "../functions/cos/cors";
 
 /** cos-local's default: any origin, every method and header, and what an uploading browser must read (§5). */
 export const DEV_CORS: CorsConfiguration = {
@@ -38,24 +24,6 @@ export const DEV_CORS: CorsConfiguration = {
     },
   ],
 };
-
-/** A pattern with at most one `*` against a value. */
-function wildcardMatch(pattern: string, value: string): boolean {
-  const star = pattern.indexOf("*");
-  if (star < 0) return pattern === value;
-  const [head, tail] = [pattern.slice(0, star), pattern.slice(star + 1)];
-  return value.length >= head.length + tail.length && value.startsWith(head) && value.endsWith(tail);
-}
-
-/** The first rule allowing origin, method and every requested header, or undefined. */
-export function matchRule(config: CorsConfiguration, origin: string, method: string, requestHeaders: string[] = []): CorsRule | undefined {
-  return config.rules.find(
-    (rule) =>
-      rule.allowedOrigins.some((o) => wildcardMatch(o, origin)) &&
-      rule.allowedMethods.some((m) => m.toUpperCase() === method.toUpperCase()) &&
-      requestHeaders.every((h) => rule.allowedHeaders.some((a) => wildcardMatch(a.toLowerCase(), h.toLowerCase()))),
-  );
-}
 
 function allowOrigin(rule: CorsRule, origin: string): string {
   return rule.allowedOrigins.includes("*") ? "*" : origin;
@@ -101,21 +69,7 @@ export function corsFromXml(xml: string): CorsConfiguration {
     throw cosErrors.malformedXml();
   }
   if (parsed.root !== "CORSConfiguration") throw cosErrors.malformedXml();
-  const strings = (node: Parameters<typeof list>[0], name: string) => {
-    const value = node?.[name];
-    return (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === "string" && v !== "");
-  };
-  const rules = list(parsed.body, "CORSRule").map((node): CorsRule => {
-    const maxAge = text(node, "MaxAgeSeconds");
-    return {
-      id: text(node, "ID") || undefined,
-      allowedOrigins: strings(node, "AllowedOrigin"),
-      allowedMethods: strings(node, "AllowedMethod").map((m) => m.toUpperCase()),
-      allowedHeaders: strings(node, "AllowedHeader"),
-      exposeHeaders: strings(node, "ExposeHeader"),
-      maxAgeSeconds: maxAge === "" ? undefined : Number(maxAge),
-    };
-  });
+  const { rules, responseVary } = corsRulesFromXml(parsed.body);
   if (rules.length === 0 || rules.length > 100 || rules.some((r) => !r.allowedOrigins.length || !r.allowedMethods.length)) {
     throw new CosLocalError(400, "MalformedXML", "A CORSConfiguration needs 1-100 CORSRule elements, each with AllowedOrigin and AllowedMethod.");
   }
@@ -130,7 +84,7 @@ export function corsFromXml(xml: string): CorsConfiguration {
     if (bad !== undefined) throw new CosLocalError(400, "MalformedXML", `The CORS rule value ${JSON.stringify(bad)} is not a valid header name, method or origin.`);
     if (rule.maxAgeSeconds !== undefined && !(Number.isInteger(rule.maxAgeSeconds) && rule.maxAgeSeconds >= 0)) throw new CosLocalError(400, "MalformedXML", "MaxAgeSeconds must be a non-negative integer.");
   }
-  return { rules, responseVary: text(parsed.body, "ResponseVary") === "true" };
+  return { rules, responseVary };
 }
 
 export function corsToXml(config: CorsConfiguration): string {

@@ -5,7 +5,7 @@
 
 import type { Query } from "./request";
 
-export const FAULT_KINDS = ["reset", "500", "503", "delay", "expired", "complete-error-in-200", "slow", "drop-response"] as const;
+export const FAULT_KINDS = ["reset", "500", "503", "delay", "expired", "complete-error-in-200", "slow", "drop-response", "denied"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {

@@ -79,6 +79,9 @@ export async function applyFault(ctx: Ctx, fault: ActiveFault): Promise<"handled
       throw cosErrors.slowDown();
     case "expired":
       throw cosErrors.expired(ctx.now);
+    case "denied":
+      // What COS answers when the key's CAM policy does not allow the operation.
+      throw cosErrors.accessDenied("cos-local fault: injected AccessDenied (as when a CAM policy does not allow this operation).");
     case "delay":
       await sleep(fault.delayMs ?? 1000);
       return "continue";

@@ -15,6 +15,7 @@ import { ApiError, errorBody, isApiError, type ApiStatus } from "./errors";
 import { AUTH_NONE_WARNING, DEV_SUBJECT_HEADER, type AuthorizeHook } from "./policy/auth";
 import { RateLimiter, rateKindOf } from "./policy/ratelimit";
 import { authorize } from "./routes/authorize";
+import { diagnostics } from "./routes/diagnostics";
 import { forms } from "./routes/forms";
 import { objects } from "./routes/objects";
 import { errors, grantOf, json, newRouter, type AppEnv, type CompletedUpload, type Services } from "./routes/router";
@@ -125,6 +126,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   app.route("/v1", objects);
   app.route("/v1", forms);
   app.route("/v1", authorize);
+  app.route("/v1", diagnostics);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

@@ -1,6 +1,7 @@
 // The COS XML API, the only module that talks to COS. Requests go through an injected `fetch`,
 // so the same code runs in workerd, Vercel Edge and Node, and tests point it at cos-local.
 
+import { corsRulesFromXml, type CorsConfiguration } from "./cors";
 import { cosLocation, type CosTarget } from "./endpoint";
 import { codeForStatus, CosError } from "./errors";
 import { lowerCaseKeys, type CosCredentials } from "./presign";
@@ -169,6 +170,17 @@ export class CosClient {
       this.checkPaging(nextKey || nextId ? `${nextKey}\n${nextId}` : "", seen, "GET", "");
       keyMarker = nextKey;
       uploadIdMarker = nextId;
+    }
+  }
+
+  /** GET Bucket cors (§5): the bucket's CORS rules, or null when it has none (404 NoSuchCORSConfiguration). */
+  async getBucketCors(): Promise<CorsConfiguration | null> {
+    try {
+      const { body } = await this.xmlRequest({ method: "GET", key: "", query: { cors: "" } });
+      return corsRulesFromXml(body);
+    } catch (error) {
+      if (error instanceof CosError && error.status === 404 && error.code === "NoSuchCORSConfiguration") return null;
+      throw error;
     }
   }
 

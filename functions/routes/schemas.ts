@@ -113,6 +113,29 @@ export const UnfinishedUploads = z.object({
 
 export const KeyRequest = z.object({ key: z.string() });
 
+export const DiagnosticsQuery = z.object({
+  origin: z
+    .string()
+    .max(256)
+    .regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[\x21-\x7e]+$/, "must be an origin such as https://app.example.com")
+    .refine((origin) => !/[/?#]/.test(origin.slice(origin.indexOf("://") + 3)), "must be an origin such as https://app.example.com (no path, query or fragment)")
+    .optional()
+    .describe("The page's origin (location.origin); defaults to the request's Origin header"),
+});
+
+export const DiagnosticsReport = z.object({
+  origin: z.string(),
+  serverTime: z.string().describe("The functions' clock (ISO 8601)"),
+  bucketCors: z.enum(["ok", "problems", "unreadable"]).describe("unreadable: the functions' COS key may not read the bucket's CORS rules"),
+  problems: z.array(
+    z.object({
+      severity: z.enum(["error", "warning"]).describe("error: uploads from this origin fail; warning: a feature does not work"),
+      code: z.string(),
+      message: z.string(),
+    }),
+  ),
+});
+
 export const AppendRequest = z.object({
   key: z.string(),
   position: z.number().int().min(0),

@@ -70,6 +70,8 @@ describe("the demo page in Chromium", () => {
     const small = await file("small.txt", 200 * 1024);
     const medium = await file("medium.bin", 3 * MiB + 17);
     const page = await openDemo();
+    // The default rules are right for this page: no setup notice.
+    expect(await page.locator("#setup").isHidden()).toBe(true);
     slowParts(60);
     await page.setInputFiles("#files", [big.path, small.path, medium.path]);
     await waitPercent(page, "big-50mb.bin", 20);
@@ -247,11 +249,19 @@ describe("the demo page in Chromium", () => {
     expect(confirm.status).toBe(404);
   });
 
-  it("shows the CORS message within seconds when the bucket's CORS hides ETag", async () => {
+  it("warns of a bucket CORS rule that hides ETag on load, before any upload, then shows the CORS message within seconds of one", async () => {
     const f = await file("cors.bin", 2 * MiB + 5);
     await rig().setBucketCors(corsHidingEtag(rig().origin));
     try {
       const page = await openDemo();
+      // GET /v1/diagnostics judged the rule before anything was picked.
+      await expect.poll(() => page.locator("#setup").isVisible()).toBe(true);
+      expect(await page.locator("#setup-heading").textContent()).toContain("will fail");
+      const items = await page.locator("#setup li").allTextContents();
+      expect(items.some((t) => t.includes('rule 1 ("hides-etag")') && t.includes("add ETag to its ExposeHeader"))).toBe(true);
+      expect(items.some((t) => t.includes("x-cos-hash-crc64ecma"))).toBe(true);
+      expect(await page.locator("#status").textContent()).toContain("Setup problem");
+      await rig().screenshot(page, "demo-setup-warning");
       const started = Date.now();
       await page.setInputFiles("#files", f.path);
       await expect.poll(() => row(page, "cors.bin").locator(".error").textContent(), { timeout: 10_000 }).toContain("ExposeHeader");

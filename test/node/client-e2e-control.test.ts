@@ -4,7 +4,7 @@
 // had in flight per object (an HttpStack wrapper around the default one).
 
 import { afterEach, describe, expect, it } from "vitest";
-import { createUploader, defaultStack } from "../../client/node";
+import { checkSetup, createUploader, defaultStack, isApiError } from "../../client/node";
 import type { HttpStack, TaskState } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { until as untilWithin } from "../shared/until";
@@ -157,5 +157,22 @@ describe("uploadFiles", () => {
     expect(peakObjects).toBeLessThanOrEqual(3);
     expect(peakObjects).toBeGreaterThanOrEqual(2);
     for (const [i, body] of bodies.entries()) expect(sha256(await h.readBack(`users/alice/control/batch-${i}.bin`))).toBe(sha256(body));
+  });
+});
+
+describe("checkSetup", () => {
+  it("asks the functions about an origin: cos-local's rules are right, CORS_ORIGINS (unset here) is not; the clock skew is measured", async () => {
+    const h = harness();
+    const report = await checkSetup({ endpoint: h.endpoint, getToken: h.getToken(), origin: "https://app.example" });
+    expect(report).toMatchObject({ origin: "https://app.example", bucketCors: "ok" });
+    expect(report.problems.map((p) => [p.severity, p.code])).toEqual([["error", "ApiOriginNotAllowed"]]);
+    // Same machine, same clock: within the Date header's one-second resolution.
+    expect(Math.abs(report.clockSkewMs)).toBeLessThanOrEqual(2000);
+  });
+
+  it("outside a browser the origin must be given: an ApiError naming query.origin", async () => {
+    const h = harness();
+    const error = await checkSetup({ endpoint: h.endpoint, getToken: h.getToken() }).catch((e: unknown) => e);
+    expect(isApiError(error) && [error.status, error.apiMessage]).toEqual([400, expect.stringContaining("query.origin")]);
   });
 });

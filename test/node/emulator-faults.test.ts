@@ -55,6 +55,13 @@ describe("error faults", () => {
     expect(text(xml(body).body, "Message")).toBe("Request has expired");
   });
 
+  it("403 AccessDenied, as COS answers an operation the key's CAM policy does not allow", async () => {
+    await control(local, "POST", "faults", { kind: "denied", operation: "GetBucketCors" });
+    const denied = await send(local, { method: "GET", key: "", query: { cors: "" } });
+    expect([denied.status, code(denied)]).toEqual([403, "AccessDenied"]);
+    expect((await send(local, { method: "GET", key: "", query: { cors: "" } })).status).toBe(200);
+  });
+
   it("matches a query parameter, by name or name=value, and a path regex", async () => {
     await send(local, { method: "PUT", key: "q.txt", body: "x" });
     await control(local, "POST", "faults", [{ kind: "500", query: "response-content-type=text/html" }, { kind: "503", pathRegex: "q\\.txt$", query: "versionId" }]);

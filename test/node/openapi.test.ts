@@ -51,6 +51,9 @@ describe("GET /v1/openapi.json", () => {
       ["post", "/v1/uploads/{uploadId}/complete", "/v1/uploads/x/complete", { method: "POST", headers: json, body: JSON.stringify({ parts: [], pad: "x".repeat(2 * 1024 * 1024) }) }],
       ["post", "/v1/objects/confirm", "/v1/objects/confirm", { method: "POST", headers: { authorization: bearer, "content-type": "text/plain" }, body: "{}" }],
       ["post", "/v1/objects/download", "/v1/objects/download", { method: "POST", headers: json, body: JSON.stringify({ key: "x", pad: "x".repeat(2 * 1024 * 1024) }) }],
+      ["get", "/v1/diagnostics", "/v1/diagnostics?origin=nope", { headers: { authorization: bearer } }],
+      ["get", "/v1/diagnostics", "/v1/diagnostics", { headers: { authorization: bearer } }],
+      ["get", "/v1/diagnostics", "/v1/diagnostics?origin=https://a.example", {}],
     ];
     for (const [method, path, url, init] of cases) {
       const res = await app.request(url, init);

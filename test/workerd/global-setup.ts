@@ -8,9 +8,12 @@ import { startCosLocal } from "../../emulator/server";
 
 const CREDENTIALS = { secretId: "AKIDworkerdTestId", secretKey: "workerd-test-secret-key", bucket: "workerd-1250000000", region: "ap-guangzhou" };
 
+export const DIAGNOSTICS_BUCKET = "diagnostics-1250000000";
+
 export default async function setup(project: TestProject) {
   const dataDir = await mkdtemp(join(tmpdir(), "cos-local-workerd-"));
-  const cos = await startCosLocal({ port: 0, dataDir, ...CREDENTIALS });
+  // A second bucket for tests that change bucket-wide settings (CORS rules) while other files upload.
+  const cos = await startCosLocal({ port: 0, dataDir, ...CREDENTIALS, buckets: [DIAGNOSTICS_BUCKET] });
   project.provide("cosLocalUrl", cos.url);
   project.provide("cosLocalSecretId", CREDENTIALS.secretId);
   project.provide("cosLocalSecretKey", CREDENTIALS.secretKey);
