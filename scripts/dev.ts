@@ -16,7 +16,7 @@
 // UPLOAD_TOKEN_SECRET (override the dev ones).
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { once } from "node:events";
@@ -96,6 +96,31 @@ const wrangler = spawn(
 );
 const wranglerExit = once(wrangler, "exit");
 
+/** This process's parent, its parent's parent, ... up to (not including) init; only the parent where there is no /proc. */
+function ancestors(): number[] {
+  const pids: number[] = [];
+  for (let pid = process.ppid; pid > 1 && pids.length < 64; ) {
+    pids.push(pid);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by another user
+  }
+}
+
 function signalWrangler(signal: NodeJS.Signals): void {
   try {
     if (wrangler.pid) process.kill(-wrangler.pid, signal);
@@ -125,6 +150,16 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   });
 }
 process.on("exit", () => signalWrangler("SIGKILL"));
+// `npm run dev` killed on its own (`kill <npm's pid>`, a supervisor's SIGTERM) does not pass the
+// signal on to its script, which would live on, holding the ports. So watch the processes above
+// this one (Linux: /proc) and stop when one of them is gone.
+const watched = ancestors();
+setInterval(() => {
+  if (!stopping && watched.some((pid) => !alive(pid))) {
+    console.error("cos-direct dev: the process that started this one is gone; stopping");
+    void stop(0);
+  }
+}, 500).unref();
 void wranglerExit.then(([code]) => {
   if (!stopping) console.error(`cos-direct dev: wrangler exited (${code ?? "signal"}); stopping cos-local and the demo`);
   void stop(typeof code === "number" && code !== 0 ? code : 1);
