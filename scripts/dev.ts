@@ -96,18 +96,27 @@ const wrangler = spawn(
 );
 const wranglerExit = once(wrangler, "exit");
 
-/** This process's parent, its parent's parent, ... up to (not including) init; only the parent where there is no /proc. */
+/**
+ * The processes above this one in its own process group (npm, its shell, tsx: the job the terminal
+ * started), nearest first. Not the terminal's shell, which is in another group, so `nohup npm run
+ * dev &` outlives it as nohup means. Empty where there is no /proc.
+ */
 function ancestors(): number[] {
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ")".
+  const stat = (pid: number | "self") => {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [, ppid, pgrp] = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(ppid), pgrp: Number(pgrp) };
+  };
   const pids: number[] = [];
-  for (let pid = process.ppid; pid > 1 && pids.length < 64; ) {
-    pids.push(pid);
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
-      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      break;
+  try {
+    const group = stat("self").pgrp;
+    for (let pid = process.ppid; pid > 1 && pids.length < 64; pid = stat(pid).ppid) {
+      if (stat(pid).pgrp !== group) break;
+      pids.push(pid);
     }
+  } catch {
+    // no /proc, or a process gone meanwhile: watch what was found
   }
   return pids;
 }
@@ -152,7 +161,7 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
 process.on("exit", () => signalWrangler("SIGKILL"));
 // `npm run dev` killed on its own (`kill <npm's pid>`, a supervisor's SIGTERM) does not pass the
 // signal on to its script, which would live on, holding the ports. So watch the processes above
-// this one (Linux: /proc) and stop when one of them is gone.
+// this one in its job (Linux: /proc) and stop when one of them is gone.
 const watched = ancestors();
 setInterval(() => {
   if (!stopping && watched.some((pid) => !alive(pid))) {
