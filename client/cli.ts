@@ -7,6 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import { checkSetup } from "./diagnostics";
 import { isApiError } from "./errors";
 import { createUploader } from "./node";
 import { fileStore } from "./node/file-store";
@@ -14,6 +15,7 @@ import { shouldRetry } from "./retry";
 import type { Progress, Store, TaskState, UploadTask } from "./types";
 
 const USAGE = `usage: cos-direct upload <files...> --endpoint URL [options]
+       cos-direct check --endpoint URL --origin ORIGIN [--token T]
 
   --endpoint URL      the functions' base URL (e.g. http://127.0.0.1:8787 from npm run dev)
   --token T           bearer JWT for the functions (default: $COS_DIRECT_TOKEN; npm run dev:token mints one)
@@ -24,6 +26,10 @@ const USAGE = `usage: cos-direct upload <files...> --endpoint URL [options]
   --concurrency N     parts in flight per file (default 4)
   --content-type T    content type of every file (default application/octet-stream)
   --version           print the version
+  --origin ORIGIN     check: the web app's origin whose browser uploads are judged (e.g. https://app.example.com)
+
+check asks the functions (GET /v1/diagnostics) whether the bucket's CORS rules and CORS_ORIGINS let
+a page at ORIGIN upload; it prints each problem and what to change, and exits 1 when uploads would fail.
 
 Ctrl-C pauses and saves; run the same command with --resume to continue.`;
 
@@ -230,6 +236,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "content-type": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", default: false },
+      origin: { type: "string" },
     },
   });
   const [command, ...files] = positionals;
@@ -241,10 +248,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(`cos-direct ${await version()}\n`);
     return 0;
   }
-  if (command !== "upload") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command");
-  if (!files.length) throw new UsageError("no files to upload");
+  if (command !== "upload" && command !== "check") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command");
   if (!values.endpoint) throw new UsageError("--endpoint is required");
   if (!/^https?:$/.test(URL.parse(values.endpoint)?.protocol ?? "")) throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:8787, got ${JSON.stringify(values.endpoint)}`);
+  if (command === "check") {
+    if (files.length) throw new UsageError("check takes no files");
+    if (!values.origin) throw new UsageError("check needs --origin, the web app's origin (e.g. https://app.example.com)");
+    return check(values.endpoint, values.origin, values.token ?? env.COS_DIRECT_TOKEN);
+  }
+  if (!files.length) throw new UsageError("no files to upload");
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) throw new UsageError(`--concurrency must be a positive integer, got ${values.concurrency}`);
   const partSize = values["part-size"] === undefined ? undefined : parseSize(values["part-size"]);
@@ -364,6 +376,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`cos-direct: ${failed} of ${rows.length} file(s) failed${hint}\n`);
   }
   return failed ? 1 : 0;
+}
+
+/** `cos-direct check`: what would stop browser uploads from `origin`; 1 when any would fail. */
+async function check(endpoint: string, origin: string, token: string | undefined): Promise<number> {
+  let report;
+  try {
+    report = await checkSetup({ endpoint, getToken: () => token, origin });
+  } catch (error) {
+    process.stderr.write(`cos-direct: the check failed: ${reason(error as Error)}\n`);
+    return 1;
+  }
+  const errors = report.problems.filter((p) => p.severity === "error").length;
+  process.stdout.write(`origin ${report.origin}: bucket CORS ${report.bucketCors}; functions' clock ${report.clockSkewMs >= 0 ? "+" : ""}${Math.round(report.clockSkewMs / 1000)} s from this machine's\n`);
+  for (const p of report.problems) process.stdout.write(`${p.severity}: ${p.message} [${p.code}]\n`);
+  process.stdout.write(errors ? `${errors} problem(s) would make uploads from ${origin} fail\n` : `uploads from ${origin} should work${report.problems.length ? " (see the warnings)" : ""}\n`);
+  return errors ? 1 : 0;
 }
 
 /** Runs when this file is the program (bin/cos-direct.mjs imports it). */

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fitColumns, formatBytes, formatEta, parseSize } from "../../client/cli";
 import { MiB, sha256, useClientHarness, writeRandomFile } from "./client-harness";
 
-const harness = useClientHarness();
+// CORS_ORIGINS matters only to `cos-direct check` here (the uploads come from Node, with no Origin).
+const harness = useClientHarness({ vars: { CORS_ORIGINS: "https://app.example" } });
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 
 let dir: string;
@@ -188,6 +189,25 @@ describe("cos-direct upload", () => {
       expect(await run.exit, run.output()).toBe(2);
       expect(run.output()).toContain(`cannot use the checkpoint file ${state}`);
     }
+  });
+
+  it("check: exit 0 for an origin the setup serves, 1 with each problem and what to change for one it does not, 2 without --origin", async () => {
+    const h = harness();
+    const token = await h.token("alice");
+    const good = cli(["check", "--endpoint", h.endpoint, "--token", token, "--origin", "https://app.example"]);
+    expect(await good.exit, good.output()).toBe(0);
+    expect(good.output()).toContain("origin https://app.example: bucket CORS ok");
+    expect(good.output()).toContain("uploads from https://app.example should work");
+    const bad = cli(["check", "--endpoint", h.endpoint, "--token", token, "--origin", "https://other.example"]);
+    expect(await bad.exit).toBe(1);
+    expect(bad.output()).toMatch(/^error: CORS_ORIGINS does not include https:\/\/other\.example.*\[ApiOriginNotAllowed\]$/m);
+    expect(bad.output()).toContain("1 problem(s) would make uploads from https://other.example fail");
+    const anonymous = cli(["check", "--endpoint", h.endpoint, "--origin", "https://app.example"]);
+    expect(await anonymous.exit).toBe(1);
+    expect(anonymous.output()).toContain("pass --token T");
+    const usage = cli(["check", "--endpoint", h.endpoint]);
+    expect(await usage.exit).toBe(2);
+    expect(usage.output()).toContain("check needs --origin");
   });
 
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
