@@ -172,17 +172,29 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
 let refreshUnfinished: () => Promise<void> = async () => undefined;
 
 /** Shows what GET /v1/diagnostics found that would stop (errors) or hamper (warnings) uploads from this page. */
-function showSetup(report: SetupReport): void {
+function showSetup(report: Pick<SetupReport, "problems">): void {
   const box = $("#setup");
   if (!report.problems.length) return;
-  const errors = report.problems.filter((p) => p.severity === "error");
-  box.classList.toggle("warnings", errors.length === 0);
-  $("#setup-heading").textContent = errors.length
-    ? "Uploads from this page will fail until the setup is fixed"
-    : "Uploads work, but the setup is missing something";
-  $("ul", box).replaceChildren(...report.problems.map((p) => Object.assign(document.createElement("li"), { textContent: p.message })));
+  const errors = report.problems.filter((p) => p.severity === "error").length;
+  const warnings = report.problems.length - errors;
+  box.classList.toggle("warnings", errors === 0);
+  $("#setup-heading").textContent = errors ? "Uploads from this page will fail until the setup is fixed" : "Uploads work, but the setup is missing something";
+  // Each item says which kind it is in words, not only by the box's colour.
+  $("ul", box).replaceChildren(...report.problems.map((p) => Object.assign(document.createElement("li"), { textContent: `${p.severity === "error" ? "Error" : "Warning"}: ${p.message}` })));
   box.hidden = false;
-  if (errors.length) say(`Setup problem: ${errors[0].message}`);
+  const count = (n: number, word: string) => (n ? [`${n} ${word}${n > 1 ? "s" : ""}`] : []);
+  say(`Setup check: ${[...count(errors, "error"), ...count(warnings, "warning")].join(" and ")}, listed above the file picker.`);
+}
+
+/**
+ * The check itself could not reach the functions. From a page that is nearly always because they
+ * do not allow its origin (CORS_ORIGINS), which they cannot say themselves: the browser hides the answer.
+ */
+function setupUnreachable(api: string, error: unknown): void {
+  if ((error as Error)?.name !== "NetworkError") return; // an ApiError: the uploads will say what is wrong
+  showSetup({
+    problems: [{ severity: "error", code: "Unreachable", message: `This page could not reach the upload service at ${api}. If it is running, its CORS_ORIGINS must include ${location.origin}.` }],
+  });
 }
 
 async function main(): Promise<void> {
@@ -235,8 +247,7 @@ async function main(): Promise<void> {
       list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
     }
   };
-  // A setup check that cannot run says nothing: the uploads themselves will say what is wrong.
-  const setup = checkSetup({ endpoint: config.api, getToken: devToken }).then(showSetup, () => undefined);
+  const setup = checkSetup({ endpoint: config.api, getToken: devToken }).then(showSetup, (error: unknown) => setupUnreachable(config.api, error));
   await Promise.all([refreshUnfinished(), setup]);
   document.body.dataset.ready = "true";
 }

@@ -72,13 +72,13 @@ export interface CorsProblem {
   message: string;
 }
 
-/** What the client needs to read from a PUT's answer, and what it is for. */
-const EXPOSED: { header: string; severity: CorsProblem["severity"]; code: string; why: string }[] = [
-  { header: "ETag", severity: "error", code: "EtagNotExposed", why: "multipart uploads cannot complete without every part's ETag" },
-  { header: "x-cos-hash-crc64ecma", severity: "error", code: "Crc64NotExposed", why: "the client checks each part's CRC-64 and fails the upload when it cannot read it (unless integrity is off)" },
-  { header: "Date", severity: "warning", code: "DateNotExposed", why: "the client cannot correct a wrong device clock from COS's answers" },
-  { header: "x-cos-request-id", severity: "warning", code: "RequestIdNotExposed", why: "errors cannot quote COS's request id" },
-  { header: "x-cos-next-append-position", severity: "warning", code: "AppendPositionNotExposed", why: "appends cannot read where the next one starts" },
+/** What the client needs to read from an answer, by the method that gets it (PUT: uploads and parts; POST: appends), and what for. */
+const EXPOSED: { method: "PUT" | "POST"; header: string; severity: CorsProblem["severity"]; code: string; why: string }[] = [
+  { method: "PUT", header: "ETag", severity: "error", code: "EtagNotExposed", why: "multipart uploads cannot complete without every part's ETag" },
+  { method: "PUT", header: "x-cos-hash-crc64ecma", severity: "error", code: "Crc64NotExposed", why: "the client checks each part's CRC-64 and fails the upload when it cannot read it (unless integrity is off)" },
+  { method: "PUT", header: "Date", severity: "warning", code: "DateNotExposed", why: "the client cannot correct a wrong device clock from COS's answers" },
+  { method: "PUT", header: "x-cos-request-id", severity: "warning", code: "RequestIdNotExposed", why: "errors cannot quote COS's request id" },
+  { method: "POST", header: "x-cos-next-append-position", severity: "warning", code: "AppendPositionNotExposed", why: "appends cannot read where the next one starts (the client assumes it follows the bytes sent)" },
 ];
 
 /** Request headers an upload may send (functions/routes/headers.ts): content-type always, the rest when the upload sets them; the traffic limit travels in the query. */
@@ -103,27 +103,33 @@ export function corsProblems(config: CorsConfiguration | null, origin: string): 
   if (put < 0) {
     return [{ severity: "error", code: "OriginNotAllowed", message: `no CORS rule allows PUT from ${origin}: add ${origin} to AllowedOrigin and PUT to AllowedMethod` }];
   }
-  if (matchRuleIndex(config, origin, "PUT", ["content-type"]) < 0) {
+  const preflightPasses = (method: string, headers: string[]) => matchRuleIndex(config, origin, method, headers) >= 0;
+  if (!preflightPasses("PUT", ["content-type"])) {
     problems.push({ severity: "error", code: "HeaderNotAllowed", message: `no CORS rule allows PUT from ${origin} with a Content-Type header: add content-type (or *) to AllowedHeader` });
   } else {
-    const refused = OPTIONAL_HEADERS.filter((h) => matchRuleIndex(config, origin, "PUT", ["content-type", h]) < 0);
+    const refused = OPTIONAL_HEADERS.filter((h) => !preflightPasses("PUT", ["content-type", h]));
     if (refused.length) {
       problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `uploads that send ${refused.join(", ")} are refused by the CORS preflight: add them (or *) to AllowedHeader` });
+    } else if (!preflightPasses("PUT", ["content-type", ...OPTIONAL_HEADERS])) {
+      // A preflight lists every header at once, and one rule must allow them all.
+      problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `each of ${OPTIONAL_HEADERS.join(", ")} is allowed by some rule, but no one rule allows them all, so an upload that sends several at once is refused by the CORS preflight: put them (or *) in one rule's AllowedHeader` });
     }
+  }
+  const post = matchRuleIndex(config, origin, "POST");
+  if (!preflightPasses("POST", ["content-type"])) {
+    problems.push({ severity: "warning", code: "AppendNotAllowed", message: `no CORS rule allows POST from ${origin} with a Content-Type header, so appends from the browser fail: add POST to AllowedMethod` });
   }
   const exposes = (rule: CorsRule, header: string) => rule.exposeHeaders.some((h) => h === "*" || h.toLowerCase() === header.toLowerCase());
   for (const need of EXPOSED) {
-    if (exposes(config.rules[put], need.header)) continue;
+    const first = need.method === "PUT" ? put : post;
+    if (first < 0 || exposes(config.rules[first], need.header)) continue;
     // COS uses the first matching rule only: a later one that exposes the header does not help.
-    const later = config.rules.slice(put + 1).some((rule) => exposes(rule, need.header) && matchRuleIndex({ rules: [rule] }, origin, "PUT") === 0);
+    const later = config.rules.slice(first + 1).some((rule) => exposes(rule, need.header) && matchRuleIndex({ rules: [rule] }, origin, need.method) === 0);
     problems.push({
       severity: need.severity,
       code: need.code,
-      message: `${ruleName(config, put)}, the first that allows PUT from ${origin}, does not expose ${need.header}, so ${need.why}: add ${need.header} to its ExposeHeader${later ? " (a later rule exposes it, but COS applies only the first match)" : ""}`,
+      message: `${ruleName(config, first)}, the first that allows ${need.method} from ${origin}, does not expose ${need.header}, so ${need.why}: add ${need.header} to its ExposeHeader${later ? " (a later rule exposes it, but COS applies only the first match)" : ""}`,
     });
-  }
-  if (matchRuleIndex(config, origin, "POST", ["content-type"]) < 0) {
-    problems.push({ severity: "warning", code: "AppendNotAllowed", message: `no CORS rule allows POST from ${origin} with a Content-Type header, so appends from the browser fail: add POST to AllowedMethod` });
   }
   return errorsFirst(problems);
 }

@@ -8,7 +8,7 @@ import { corsProblems, errorsFirst, type CorsConfiguration, type CorsProblem } f
 import { isCosError } from "../cos/errors";
 import { invalidInput } from "../errors";
 import { errors, grantOf, isoTime, json, newRouter } from "./router";
-import { DiagnosticsQuery, DiagnosticsReport } from "./schemas";
+import { DiagnosticsQuery, DiagnosticsReport, isOrigin, ORIGIN_FORM } from "./schemas";
 
 export const diagnostics = newRouter();
 
@@ -18,12 +18,13 @@ diagnostics.openapi(
     path: "/diagnostics",
     summary: "Check the bucket's CORS rules and CORS_ORIGINS for a page's origin",
     request: { query: DiagnosticsQuery },
-    responses: { 200: json(DiagnosticsReport, "What would stop uploads from this origin (none: problems is empty)"), ...errors(400, 401, 502) },
+    responses: { 200: json(DiagnosticsReport, "What would stop uploads from this origin (none: problems is empty)"), ...errors(400, 401, 429, 502) },
   }),
   async (c) => {
     await grantOf(c);
     const origin = c.req.valid("query").origin ?? c.req.header("origin");
     if (!origin || origin === "null") throw invalidInput("query.origin", "send the page's origin (location.origin); this request has no Origin header");
+    if (origin.length > 256 || !isOrigin(origin)) throw invalidInput("header.origin", `(used when query.origin is absent) ${ORIGIN_FORM}`);
     const { config, cos, now } = c.get("services");
     const problems: CorsProblem[] = [];
     if (!config.corsOrigins.includes("*") && !config.corsOrigins.includes(origin)) {

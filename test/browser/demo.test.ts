@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_SUBJECT, demoRoutes } from "../../scripts/demo-server";
+import { DEMO_SUBJECT, demoRoutes, serveRoutes } from "../../scripts/demo-server";
 import { corsHidingEtag, useBrowserHarness } from "./harness";
 
 const MiB = 1024 * 1024;
@@ -249,6 +249,22 @@ describe("the demo page in Chromium", () => {
     expect(confirm.status).toBe(404);
   });
 
+  it("served from an origin the functions do not allow (CORS_ORIGINS), the page says so on load", async () => {
+    // The same demo routes on another port: another origin, which the functions' CORS refuses.
+    const elsewhere = await serveRoutes(demoRoutes({ api: rig().client.endpoint, token: (sub, ttl) => rig().client.token(sub, ttl) }), 0);
+    try {
+      const page = await rig().browser.newPage();
+      await page.goto(elsewhere.url);
+      await page.waitForSelector("body[data-ready=true]");
+      expect(await page.locator("#setup").isVisible()).toBe(true);
+      const items = await page.locator("#setup li").allTextContents();
+      expect(items).toEqual([`Error: This page could not reach the upload service at ${rig().client.endpoint}. If it is running, its CORS_ORIGINS must include ${elsewhere.url}.`]);
+      await page.close();
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it("warns of a bucket CORS rule that hides ETag on load, before any upload, then shows the CORS message within seconds of one", async () => {
     const f = await file("cors.bin", 2 * MiB + 5);
     await rig().setBucketCors(corsHidingEtag(rig().origin));
@@ -258,9 +274,12 @@ describe("the demo page in Chromium", () => {
       await expect.poll(() => page.locator("#setup").isVisible()).toBe(true);
       expect(await page.locator("#setup-heading").textContent()).toContain("will fail");
       const items = await page.locator("#setup li").allTextContents();
-      expect(items.some((t) => t.includes('rule 1 ("hides-etag")') && t.includes("add ETag to its ExposeHeader"))).toBe(true);
-      expect(items.some((t) => t.includes("x-cos-hash-crc64ecma"))).toBe(true);
-      expect(await page.locator("#status").textContent()).toContain("Setup problem");
+      // Each item names its kind in words; errors first.
+      expect(items.map((t) => t.split(":")[0])).toEqual(["Error", "Error", "Warning", "Warning"]);
+      expect(items[0]).toContain('rule 1 ("hides-etag")');
+      expect(items[0]).toContain("add ETag to its ExposeHeader");
+      expect(items[1]).toContain("x-cos-hash-crc64ecma");
+      expect(await page.locator("#status").textContent()).toBe("Setup check: 2 errors and 2 warnings, listed above the file picker.");
       await rig().screenshot(page, "demo-setup-warning");
       const started = Date.now();
       await page.setInputFiles("#files", f.path);

@@ -63,7 +63,26 @@ describe("corsProblems", () => {
 
   it("errors come before warnings, each kind in the order found", () => {
     const problems = corsProblems({ rules: [rule({ allowedMethods: ["PUT"], exposeHeaders: ["Date"] })] }, "https://app.example");
-    expect(problems.map((p) => p.code)).toEqual(["EtagNotExposed", "Crc64NotExposed", "RequestIdNotExposed", "AppendPositionNotExposed", "AppendNotAllowed"]);
+    // No rule allows POST, so the append header is not judged: appends are refused before that.
+    expect(problems.map((p) => p.code)).toEqual(["EtagNotExposed", "Crc64NotExposed", "AppendNotAllowed", "RequestIdNotExposed"]);
+  });
+
+  it("the append position header is judged on the first rule allowing POST, as cos-local answers an APPEND", () => {
+    const full = rule().exposeHeaders;
+    // PUT rule exposes everything, the POST rule nothing: appends cannot read the position.
+    const putOnly = corsProblems({ rules: [rule({ allowedMethods: ["PUT"] }), rule({ allowedMethods: ["POST"], exposeHeaders: [] })] }, "https://app.example");
+    expect(putOnly.map((p) => p.code)).toEqual(["AppendPositionNotExposed"]);
+    expect(putOnly[0].message).toContain("rule 2, the first that allows POST");
+    // The PUT rule lacks it, the POST rule has it: nothing to fix.
+    const split = { rules: [rule({ allowedMethods: ["PUT"], exposeHeaders: full.filter((h) => h !== "x-cos-next-append-position") }), rule({ allowedMethods: ["POST"] })] };
+    expect(codes(split)).toEqual([]);
+  });
+
+  it("headers each allowed by some rule but not all by one: a preflight sending several is refused", () => {
+    const config = { rules: [rule({ allowedHeaders: ["content-type", "content-md5"] }), rule({ allowedHeaders: ["content-type", "cache-control", "content-disposition", "content-encoding", "x-cos-meta-*", "x-cos-storage-class"] })] };
+    const problems = corsProblems(config, "https://app.example");
+    expect(problems.map((p) => [p.severity, p.code])).toEqual([["warning", "HeaderNotAllowed"]]);
+    expect(problems[0].message).toContain("no one rule allows them all");
   });
 
   it("PUT allowed but not POST: appends are a warning only", () => {

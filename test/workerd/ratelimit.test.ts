@@ -64,6 +64,8 @@ describe("with the Workers rate-limiting binding", () => {
       expectLimited(await sign(), "60");
       expectLimited(await call(signer, "POST", "/v1/authorize", { body: { method: "GET", key: `users/${signer}/m.bin` } }), "60");
       expectLimited(await call(signer, "POST", "/v1/objects/append", { body: { key: `users/${signer}/a.bin`, position: 0, size: 1 } }), "60");
+      // A read, but each one is a GET ?cors on COS with the functions' key.
+      expectLimited(await call(signer, "GET", "/v1/diagnostics?origin=http://app.example"), "60");
       // Creating is a separate limit, and reading the upload's state is not limited.
       expect((await call(signer, "POST", "/v1/uploads", single(signer))).status).toBe(200);
       expect((await call(signer, "GET", `/v1/uploads/${uploadId}/parts`, { token })).status).toBe(200);
