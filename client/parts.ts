@@ -124,52 +124,72 @@ function hashedStream(ctx: PartsContext, stream: StreamBody): ReadPart {
 /** 128 kbit/s: how long a PUT without live progress may take (see HttpStack.reportsProgress). */
 const SLOW_LINK_BYTES_PER_S = 16 * 1024;
 
-/** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure. */
+/**
+ * One request with a body to COS under a stall guard: `stallTimeout` ms without progress aborts it
+ * (for a stack that reports no progress, without an answer, allowing the body's time at a slow
+ * link's rate). A stall or a transport failure becomes a NetworkError naming the request, after
+ * `onFailure` (which may throw a better-fitting error); an abort through `signal` an abort error; a
+ * non-2xx answer an HttpError. Used for parts and single PUTs, and for appends.
+ */
+export async function sendBody(
+  stack: HttpStack,
+  request: { method: string; url: string; headers: Record<string, string>; body: Uint8Array | Blob | StreamBody },
+  options: { stallTimeout: number; signal?: AbortSignal; onSent?: (sent: number) => void; onFailure?: (error: unknown) => Promise<void> },
+): Promise<HttpResponse> {
+  const live = stack.reportsProgress?.(request.body) !== false;
+  const timeout = live ? options.stallTimeout : options.stallTimeout + (sizeOf(request.body) / SLOW_LINK_BYTES_PER_S) * 1000;
+  const guard = stallGuard(timeout, options.signal);
+  let response: HttpResponse;
+  try {
+    response = await stack.send({
+      ...request,
+      signal: guard.signal,
+      onUploadProgress: (sent) => {
+        guard.kick();
+        options.onSent?.(sent);
+      },
+    });
+  } catch (error) {
+    if (guard.stalled && !options.signal?.aborted) throw new NetworkError(request.method, request.url, new Error(live ? `no progress for ${timeout} ms` : `no answer in ${Math.round(timeout)} ms`));
+    if (options.signal?.aborted || isAbortError(error)) throw abortError();
+    await options.onFailure?.(error);
+    throw new NetworkError(request.method, request.url, error);
+  } finally {
+    guard.done();
+  }
+  if (response.status < 200 || response.status >= 300) throw HttpError.from(request, response);
+  return response;
+}
+
+/** One PUT of `body` to COS through the queue; throws HttpError/NetworkError on failure, its bytes taken back from progress. */
 export async function put(ctx: PartsContext, id: number, url: string, headers: Record<string, string>, body: Uint8Array | Blob | StreamBody, signal: AbortSignal, options: { part: boolean; stillFresh?: () => boolean; onSent?: (sent: number) => void }): Promise<HttpResponse | "stale"> {
   return ctx.queue.run(
     Priority.partBytes,
     async () => {
       if (options.stillFresh && !options.stillFresh()) return "stale" as const;
-      let response: HttpResponse;
-      // Without live progress, the answer is awaited as long as the body takes at a slow link's rate.
-      const live = ctx.stack.reportsProgress?.(body) !== false;
-      const timeout = live ? ctx.stallTimeout : ctx.stallTimeout + (sizeOf(body) / SLOW_LINK_BYTES_PER_S) * 1000;
-      const guard = stallGuard(timeout, signal);
       try {
-        response = await ctx.stack.send({
-          method: "PUT",
-          url,
-          headers,
-          body,
-          signal: guard.signal,
-          onUploadProgress: (sent) => {
-            guard.kick();
+        return await sendBody(ctx.stack, { method: "PUT", url, headers, body }, {
+          stallTimeout: ctx.stallTimeout,
+          signal,
+          onSent: (sent) => {
             options.onSent?.(sent);
             ctx.meter.sending(id, Math.min(sent, sizeOf(body)));
             ctx.onProgress();
           },
+          onFailure: async (error) => {
+            if (isSourceError(error)) throw error; // a streamed body's file failed to read
+            // A browser sends a File it can no longer read (moved, deleted, changed) as a network error.
+            if (isBlob(body)) await readBytes(body.slice(0, 1)).catch((unreadable) => sourceFailed(ctx, unreadable));
+          },
         });
       } catch (error) {
         ctx.meter.drop(id);
-        if (guard.stalled && !signal.aborted) throw new NetworkError("PUT", url, new Error(live ? `no progress for ${timeout} ms` : `no answer in ${Math.round(timeout)} ms`));
-        if (signal.aborted || isAbortError(error)) throw abortError();
-        if (isSourceError(error)) throw error; // a streamed body's file failed to read
-        // A browser sends a File it can no longer read (moved, deleted, changed) as a network error.
-        if (isBlob(body)) await readBytes(body.slice(0, 1)).catch((unreadable) => sourceFailed(ctx, unreadable));
-        throw new NetworkError("PUT", url, error);
-      } finally {
-        guard.done();
+        throw error;
       }
-      if (response.status < 200 || response.status >= 300) {
-        ctx.meter.drop(id);
-        throw HttpError.from({ method: "PUT", url }, response);
-      }
-      return response;
     },
     { fileId: options.part ? ctx.fileId : undefined, signal },
   );
 }
-
 
 /** Checks COS's CRC of what it stored against ours. */
 export function checkCrc(key: string, partNumber: number | undefined, ours: string | undefined, cos: string | null | undefined): void {

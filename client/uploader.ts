@@ -3,10 +3,11 @@
 
 import { Api } from "./api";
 import { listCheckpoints } from "./checkpoint";
-import { HttpError, NetworkError, abortError, callOut } from "./errors";
+import { callOut, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
-import { notRetried, RETRY_DEFAULTS, stallGuard, withRetry } from "./retry";
+import { sendBody } from "./parts";
+import { notRetried, RETRY_DEFAULTS, withRetry } from "./retry";
 import { readBytes, type PathOpener } from "./sources";
 import { Task } from "./upload";
 import type { HttpStack, Store, UnfinishedUpload, Uploader, UploaderEvent, UploaderOptions, UploadOptions, UploadResult, UploadTask } from "./types";
@@ -93,22 +94,15 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
     async append(key, body, appendOptions) {
       const bytes = typeof body === "string" ? new TextEncoder().encode(body) : await readBytes(body);
       const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }), { options: retry });
-      const response = await withRetry(async () => {
-        let r;
-        const guard = stallGuard(stallTimeout, appendOptions.signal);
-        try {
-          r = await stack.send({ method: signed.method, url: signed.url, headers: signed.headers, body: bytes, signal: guard.signal, onUploadProgress: () => guard.kick() });
-        } catch (error) {
-          if (appendOptions.signal?.aborted) throw abortError();
-          // Not sent again: COS may have appended before the answer was lost, and a second APPEND
-          // would fail at the old position (409) or, at the next one, add the bytes twice.
-          throw notRetried(new NetworkError(signed.method, signed.url, guard.stalled ? new Error(`no progress for ${stallTimeout} ms`) : error));
-        } finally {
-          guard.done();
-        }
-        if (r.status < 200 || r.status >= 300) throw HttpError.from(signed, r);
-        return r;
-      }, { options: retry, signal: appendOptions.signal });
+      const response = await withRetry(
+        () =>
+          sendBody(stack, { method: signed.method, url: signed.url, headers: signed.headers, body: bytes }, { stallTimeout, signal: appendOptions.signal }).catch((error: unknown) => {
+            // Not sent again after no answer: COS may have appended before the answer was lost, and a
+            // second APPEND would fail at the old position (409) or, at the next one, add the bytes twice.
+            throw isNetworkError(error) ? notRetried(error) : error;
+          }),
+        { options: retry, signal: appendOptions.signal },
+      );
       const next = response.header("x-cos-next-append-position");
       const crc64 = response.header("x-cos-hash-crc64ecma");
       return {

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 import { createUploader, isHttpError } from "../../client/node";
-import type { UploadTask } from "../../client/types";
+import type { HttpStack, UploadTask } from "../../client/types";
+import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
 
 const setup = (cos: FakeCos) => createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 2, baseDelay: 1, maxDelay: 1 } });
@@ -21,6 +22,17 @@ describe("append and downloadUrl", () => {
     expect(new TextDecoder().decode(cos.objects.get("users/test/log.txt"))).toBe("hello world");
     const error = await uploader.append("users/test/log.txt", "x", { position: 3 }).catch((e: unknown) => e);
     expect(isHttpError(error) && error.code).toBe("PositionNotEqualToLength");
+  });
+
+  it("an APPEND through a stack that learns progress only from the answer waits as long as its bytes take at a slow link's rate", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 150; // three times the stall timeout, before the answer
+    const answerOnly: HttpStack = { send: cos.stack.send, reportsProgress: () => false };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: answerOnly, stallTimeout: 50, retry: { attempts: 2, baseDelay: 1, maxDelay: 1 } });
+    const body = bytes(8192, 31); // 0.5 s at 16 KiB/s
+    expect((await uploader.append("users/test/slow.log", body, { position: 0 })).nextPosition).toBe(8192);
+    expect(cos.log.filter((r) => r.to === "cos")).toHaveLength(1);
+    expect(cos.objects.get("users/test/slow.log")).toEqual(body);
   });
 
   it("an APPEND that gets no answer is not sent again (COS may have appended), a stalled one ends, and a signal aborts it", async () => {
