@@ -5,7 +5,7 @@
 import type { Api } from "./api";
 import type { DonePart } from "./checkpoint";
 import { Crc64, crc64Combine } from "./crc64";
-import { CorsError, HttpError, IntegrityError, NetworkError, SourceError, abortError, isAbortError, isSourceError } from "./errors";
+import { CorsError, HttpError, IntegrityError, NetworkError, SourceError, abortError, isSourceError } from "./errors";
 import type { ProgressMeter } from "./progress";
 import { Priority, type Queue } from "./queue";
 import { stallGuard, withRetry } from "./retry";
@@ -151,7 +151,8 @@ export async function sendBody(
     });
   } catch (error) {
     if (guard.stalled && !options.signal?.aborted) throw new NetworkError(request.method, request.url, new Error(live ? `no progress for ${timeout} ms` : `no answer in ${Math.round(timeout)} ms`));
-    if (options.signal?.aborted || isAbortError(error)) throw abortError();
+    if (options.signal?.aborted) throw abortError();
+    // An abort nobody here asked for (the browser dropping the XHR) is a failed request like any other.
     await options.onFailure?.(error);
     throw new NetworkError(request.method, request.url, error);
   } finally {

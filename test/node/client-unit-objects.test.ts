@@ -2,7 +2,7 @@
 // position from COS or, when CORS hides it, from what was sent), downloadUrl, events.
 
 import { describe, expect, it } from "vitest";
-import { createUploader, isHttpError } from "../../client/node";
+import { createUploader, isHttpError, isNetworkError } from "../../client/node";
 import type { HttpStack, UploadTask } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
@@ -33,6 +33,22 @@ describe("append and downloadUrl", () => {
     expect((await uploader.append("users/test/slow.log", body, { position: 0 })).nextPosition).toBe(8192);
     expect(cos.log.filter((r) => r.to === "cos")).toHaveLength(1);
     expect(cos.objects.get("users/test/slow.log")).toEqual(body);
+  });
+
+  it("an APPEND the transport aborts on its own (the browser dropping the XHR) is a NetworkError naming it, sent once", async () => {
+    const cos = new FakeCos();
+    let sends = 0;
+    const dropping: HttpStack = {
+      send: async () => {
+        sends++;
+        throw Object.assign(new Error("aborted"), { name: "AbortError" });
+      },
+    };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: dropping, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    const error = (await uploader.append("users/test/drop.log", "abc", { position: 0 }).catch((e: unknown) => e)) as Error;
+    expect(isNetworkError(error)).toBe(true);
+    expect(error.message).toContain("POST");
+    expect(sends).toBe(1);
   });
 
   it("an APPEND that gets no answer is not sent again (COS may have appended), a stalled one ends, and a signal aborts it", async () => {

@@ -162,6 +162,22 @@ describe("stalled requests", () => {
     expect(cos.partPuts().filter((n) => n === 2)).toHaveLength(2);
   });
 
+  it("a part PUT the transport aborts on its own (the browser dropping the XHR) is retried like a network error, and the upload completes", async () => {
+    const cos = new FakeCos();
+    let dropped = 0;
+    const dropsOnce: HttpStack = {
+      send: (request) => {
+        if (request.method === "PUT" && dropped++ === 0) return Promise.reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+        return cos.stack.send(request);
+      },
+    };
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: dropsOnce, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    const body = bytes(3000, 29);
+    expect((await uploader.upload({ key: "users/test/dropped.bin", body }).done).size).toBe(3000);
+    expect(cos.objects.get("users/test/dropped.bin")).toEqual(body);
+    expect(dropped).toBeGreaterThan(1);
+  });
+
   it("gives up with a NetworkError that says it stalled", async () => {
     const cos = new FakeCos();
     cos.intercept = (req) => (req.to === "cos" ? "hang" : undefined);
