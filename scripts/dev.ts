@@ -16,7 +16,7 @@
 // UPLOAD_TOKEN_SECRET (override the dev ones).
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { once } from "node:events";
@@ -27,6 +27,10 @@ import { DEV_CORS, type CorsConfiguration } from "../emulator/cors";
 import { startCosLocal } from "../emulator/server";
 import { startDemoServer } from "./demo-server";
 import { devJwt, devVars } from "./dev-env";
+import { gone, launchers } from "./launchers";
+
+// Taken before any await: a launcher that dies during startup must still be seen to go.
+const watched = launchers();
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 60_000;
@@ -96,40 +100,6 @@ const wrangler = spawn(
 );
 const wranglerExit = once(wrangler, "exit");
 
-/**
- * The processes above this one in its own process group (npm, its shell, tsx: the job the terminal
- * started), nearest first. Not the terminal's shell, which is in another group, so `nohup npm run
- * dev &` outlives it as nohup means. Empty where there is no /proc.
- */
-function ancestors(): number[] {
-  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ")".
-  const stat = (pid: number | "self") => {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const [, ppid, pgrp] = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(ppid), pgrp: Number(pgrp) };
-  };
-  const pids: number[] = [];
-  try {
-    const group = stat("self").pgrp;
-    for (let pid = process.ppid; pid > 1 && pids.length < 64; pid = stat(pid).ppid) {
-      if (stat(pid).pgrp !== group) break;
-      pids.push(pid);
-    }
-  } catch {
-    // no /proc, or a process gone meanwhile: watch what was found
-  }
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by another user
-  }
-}
-
 function signalWrangler(signal: NodeJS.Signals): void {
   try {
     if (wrangler.pid) process.kill(-wrangler.pid, signal);
@@ -159,12 +129,9 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   });
 }
 process.on("exit", () => signalWrangler("SIGKILL"));
-// `npm run dev` killed on its own (`kill <npm's pid>`, a supervisor's SIGTERM) does not pass the
-// signal on to its script, which would live on, holding the ports. So watch the processes above
-// this one in its job (Linux: /proc) and stop when one of them is gone.
-const watched = ancestors();
+// Stop when npm (or tsx) is killed on its own: npm does not pass SIGTERM on (scripts/launchers.ts).
 setInterval(() => {
-  if (!stopping && watched.some((pid) => !alive(pid))) {
+  if (!stopping && watched.some(gone)) {
     console.error("cos-direct dev: the process that started this one is gone; stopping");
     void stop(0);
   }
