@@ -29,7 +29,8 @@ const USAGE = `usage: cos-direct upload <files...> --endpoint URL [options]
   --origin ORIGIN     check: the web app's origin whose browser uploads are judged (e.g. https://app.example.com)
 
 check asks the functions (GET /v1/diagnostics) whether the bucket's CORS rules and CORS_ORIGINS let
-a page at ORIGIN upload; it prints each problem and what to change, and exits 1 when uploads would fail.
+a page at ORIGIN upload; it prints each problem and what to change. Exit 0: they would work; 1: they
+would fail; 3: the check could not run (functions unreachable, token refused).
 
 Ctrl-C pauses and saves; run the same command with --resume to continue.`;
 
@@ -206,9 +207,11 @@ async function checkStateFile(store: Store, path: string): Promise<void> {
 }
 
 /** A failed file's reason, with what to do about a missing or refused token. */
-function reason(error: Error): string {
-  if (isApiError(error) && error.status === 401) return `${error.message} (pass --token T or set $COS_DIRECT_TOKEN; in development, npm run -s dev:token -- <name> mints one)`;
-  return error.message;
+function reason(error: Error, token: string | undefined): string {
+  if (!(isApiError(error) && error.status === 401)) return error.message;
+  return token
+    ? `${error.message} (the token was refused: expired, or signed for other functions?)`
+    : `${error.message} (pass --token T or set $COS_DIRECT_TOKEN; in development, npm run -s dev:token -- <name> mints one)`;
 }
 
 async function version(): Promise<string> {
@@ -254,6 +257,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (command === "check") {
     if (files.length) throw new UsageError("check takes no files");
     if (!values.origin) throw new UsageError("check needs --origin, the web app's origin (e.g. https://app.example.com)");
+    // As a browser writes it, or the functions would judge another string than the page sends.
+    const written = URL.parse(values.origin);
+    if (!written || !/^https?:$/.test(written.protocol) || written.origin !== values.origin) {
+      throw new UsageError(`--origin must be an origin as a browser writes it${written && /^https?:$/.test(written.protocol) ? ` (${written.origin}?)` : ", such as https://app.example.com"}, got ${JSON.stringify(values.origin)}`);
+    }
     return check(values.endpoint, values.origin, values.token ?? env.COS_DIRECT_TOKEN);
   }
   if (!files.length) throw new UsageError("no files to upload");
@@ -368,7 +376,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       failed++;
       // Worth running again: a network error, a 5xx, a throttle. Not: a refusal, a missing file.
       if (o.error && shouldRetry(o.error) !== false) resumable++;
-      process.stderr.write(`failed ${o.row.file}: ${o.error ? reason(o.error) : "unknown error"}\n`);
+      process.stderr.write(`failed ${o.row.file}: ${o.error ? reason(o.error, token) : "unknown error"}\n`);
     }
   }
   if (failed) {
@@ -378,19 +386,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return failed ? 1 : 0;
 }
 
-/** `cos-direct check`: what would stop browser uploads from `origin`; 1 when any would fail. */
+/** `cos-direct check`: what would stop browser uploads from `origin`; exit 1 when they would fail, 3 when the check could not run. */
 async function check(endpoint: string, origin: string, token: string | undefined): Promise<number> {
   let report;
   try {
     report = await checkSetup({ endpoint, getToken: () => token, origin });
   } catch (error) {
-    process.stderr.write(`cos-direct: the check failed: ${reason(error as Error)}\n`);
-    return 1;
+    process.stderr.write(`cos-direct: could not run the check: ${reason(error as Error, token)}\n`);
+    return 3;
   }
   const errors = report.problems.filter((p) => p.severity === "error").length;
   process.stdout.write(`origin ${report.origin}: bucket CORS ${report.bucketCors}; functions' clock ${report.clockSkewMs >= 0 ? "+" : ""}${Math.round(report.clockSkewMs / 1000)} s from this machine's\n`);
   for (const p of report.problems) process.stdout.write(`${p.severity}: ${p.message} [${p.code}]\n`);
-  process.stdout.write(errors ? `${errors} problem(s) would make uploads from ${origin} fail\n` : `uploads from ${origin} should work${report.problems.length ? " (see the warnings)" : ""}\n`);
+  const verdict = errors
+    ? `${errors} problem(s) would make uploads from ${origin} fail`
+    : report.bucketCors === "unreadable"
+      ? `nothing found that would stop uploads from ${origin}, but the bucket's CORS rules could not be read, so they are unchecked`
+      : `uploads from ${origin} should work${report.problems.length ? " (see the warnings)" : ""}`;
+  process.stdout.write(verdict + "\n");
   return errors ? 1 : 0;
 }
 

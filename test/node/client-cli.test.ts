@@ -191,7 +191,7 @@ describe("cos-direct upload", () => {
     }
   });
 
-  it("check: exit 0 for an origin the setup serves, 1 with each problem and what to change for one it does not, 2 without --origin", async () => {
+  it("check: exit 0 for an origin the setup serves, 1 with each problem and what to change for one it does not, 3 when it cannot run, 2 for a missing or malformed --origin", async () => {
     const h = harness();
     const token = await h.token("alice");
     const good = cli(["check", "--endpoint", h.endpoint, "--token", token, "--origin", "https://app.example"]);
@@ -202,12 +202,23 @@ describe("cos-direct upload", () => {
     expect(await bad.exit).toBe(1);
     expect(bad.output()).toMatch(/^error: CORS_ORIGINS does not include https:\/\/other\.example.*\[ApiOriginNotAllowed\]$/m);
     expect(bad.output()).toContain("1 problem(s) would make uploads from https://other.example fail");
+    // A check that cannot run is not a verdict: exit 3, with what to do about the token.
     const anonymous = cli(["check", "--endpoint", h.endpoint, "--origin", "https://app.example"]);
-    expect(await anonymous.exit).toBe(1);
+    expect(await anonymous.exit).toBe(3);
+    expect(anonymous.output()).toContain("could not run the check");
     expect(anonymous.output()).toContain("pass --token T");
+    const refused = cli(["check", "--endpoint", h.endpoint, "--token", "not.a.jwt", "--origin", "https://app.example"]);
+    expect(await refused.exit).toBe(3);
+    expect(refused.output()).toContain("the token was refused");
     const usage = cli(["check", "--endpoint", h.endpoint]);
     expect(await usage.exit).toBe(2);
     expect(usage.output()).toContain("check needs --origin");
+    // An origin not as a browser writes it is a usage error, found before any request.
+    for (const [origin, hint] of [["HTTPS://APP.EXAMPLE/", "(https://app.example?)"], ["https://app.example/", "(https://app.example?)"], ["app.example", "such as https://app.example.com"]]) {
+      const bad = cli(["check", "--endpoint", h.endpoint, "--token", token, "--origin", origin]);
+      expect(await bad.exit, origin).toBe(2);
+      expect(bad.output()).toContain(hint);
+    }
   });
 
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
