@@ -39,8 +39,8 @@ function commandLine(pid: number): string {
   }
 }
 
-/** npm names itself "npm run dev" (process.title); run by path, its script is npm-cli.js. */
-const NPM = /^npm\b|npm-cli\.js/;
+/** npm names itself "npm run dev" (process.title); otherwise "node /usr/bin/npm run dev" or ".../npm-cli.js run dev". */
+const NPM = /(^|[\s/])npm(-cli\.js)?(\s|$)/;
 
 /** The launchers of this process, nearest first: up to npm inclusive, else a tsx parent alone, else none. */
 export function launchers(): Launcher[] {
