@@ -84,6 +84,9 @@ const EXPOSED: { method: "PUT" | "POST"; header: string; severity: CorsProblem["
 /** Request headers an upload may send (functions/routes/headers.ts): content-type always, the rest when the upload sets them; the traffic limit travels in the query. */
 const OPTIONAL_HEADERS = ["content-md5", "cache-control", "content-disposition", "content-encoding", "x-cos-meta-name", "x-cos-storage-class"];
 
+/** How a header of OPTIONAL_HEADERS is named in a message (metadata is a family, tried with one member). */
+const shown = (headers: string[]) => headers.map((h) => (h === "x-cos-meta-name" ? "x-cos-meta-*" : h)).join(", ");
+
 const ruleName = (config: CorsConfiguration, index: number) => {
   const id = config.rules[index].id;
   return `rule ${index + 1}${id ? ` (${JSON.stringify(id)})` : ""}`;
@@ -109,10 +112,10 @@ export function corsProblems(config: CorsConfiguration | null, origin: string): 
   } else {
     const refused = OPTIONAL_HEADERS.filter((h) => !preflightPasses("PUT", ["content-type", h]));
     if (refused.length) {
-      problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `uploads that send ${refused.join(", ")} are refused by the CORS preflight: add them (or *) to AllowedHeader` });
+      problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `uploads that send ${shown(refused)} are refused by the CORS preflight: add them (or *) to AllowedHeader` });
     } else if (!preflightPasses("PUT", ["content-type", ...OPTIONAL_HEADERS])) {
       // A preflight lists every header at once, and one rule must allow them all.
-      problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `each of ${OPTIONAL_HEADERS.join(", ")} is allowed by some rule, but no one rule allows them all, so an upload that sends several at once is refused by the CORS preflight: put them (or *) in one rule's AllowedHeader` });
+      problems.push({ severity: "warning", code: "HeaderNotAllowed", message: `each of ${shown(OPTIONAL_HEADERS)} is allowed by some rule, but no one rule allows them all, so an upload that sends several at once is refused by the CORS preflight: put them (or *) in one rule's AllowedHeader` });
     }
   }
   const post = matchRuleIndex(config, origin, "POST");

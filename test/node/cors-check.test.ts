@@ -90,6 +90,12 @@ describe("corsProblems", () => {
     expect(problems.map((p) => [p.severity, p.code])).toEqual([["warning", "AppendNotAllowed"]]);
   });
 
+  it("metadata headers refused are named as the family x-cos-meta-*", () => {
+    const problems = corsProblems({ rules: [rule({ allowedHeaders: ["content-type", "content-md5", "cache-control", "content-disposition", "content-encoding", "x-cos-storage-class"] })] }, "https://app.example");
+    expect(problems.map((p) => p.code)).toEqual(["HeaderNotAllowed"]);
+    expect(problems[0].message).toContain("uploads that send x-cos-meta-* are refused");
+  });
+
   it("allowed headers by pattern: x-cos-meta-* covers metadata", () => {
     const problems = corsProblems({ rules: [rule({ allowedHeaders: ["content-type", "x-cos-meta-*"] })] }, "https://app.example");
     expect(problems).toHaveLength(1);
