@@ -182,6 +182,8 @@ export class Task implements UploadTask {
   private to(next: TaskState): void {
     if (!this.can(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
     this.state = next;
+    // Nothing moves in these states: a sum of tasks' speeds (uploadFiles) must not count them.
+    if (next === "paused" || next === "failed" || next === "done" || next === "cancelled") this.last = { ...this.last, speed: 0, eta: next === "done" ? 0 : null };
     callOut(this.options.onStateChange, next, this);
     this.deps.emit("state", this);
   }
@@ -229,9 +231,11 @@ export class Task implements UploadTask {
     } catch (error) {
       // Paused or cancelled: those paths own the state; an abort is not a failure.
       if (signal.aborted || this.controller !== controller) return;
+      // Taken first: a listener of "failed" may resume the task at once, which makes a new `done`.
+      const { reject } = this.settle;
       this.to("failed");
       this.cleanup();
-      this.settle.reject(error);
+      reject(error);
     } finally {
       releaseFile?.();
     }

@@ -261,3 +261,37 @@ describe("states of a task", () => {
     expect(uploader.tasks().map((t) => t.progress.percent)).toEqual([100, 100, 100, 100]);
   });
 });
+
+describe("listeners that act on a state at once", () => {
+  it("a failed task resumed from its own onStateChange settles the new run's done with the result, not the old error", async () => {
+    const cos = new FakeCos();
+    let refusals = 1;
+    cos.intercept = (req) => (req.to === "cos" && refusals-- > 0 ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+    let resumed = false;
+    const task = setup(cos).upload({
+      key: "users/test/again.bin",
+      body: bytes(100, 41),
+      onStateChange: (state, t) => {
+        if (state === "failed" && !resumed) {
+          resumed = true;
+          t.resume();
+        }
+      },
+    });
+    await until(() => task.state === "done");
+    expect(resumed).toBe(true);
+    expect((await task.done).size).toBe(100);
+  });
+
+  it("a task that stopped moving reports speed 0 (done: eta 0), so a sum over tasks counts only those uploading", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 20;
+    const uploader = setup(cos, { fileParallelLimit: 1 });
+    // One file at a time: at most one task counts towards the sum's speed at any moment.
+    let mostMoving = 0;
+    const files = [1, 2, 3].map((n) => ({ key: `users/test/s${n}.bin`, body: bytes(3000, 50 + n) }));
+    await uploader.uploadFiles(files, { onProgress: () => (mostMoving = Math.max(mostMoving, uploader.tasks().filter((t) => t.progress.speed > 0).length)) });
+    expect(mostMoving).toBe(1);
+    for (const task of uploader.tasks()) expect([task.progress.speed, task.progress.eta]).toEqual([0, 0]);
+  });
+});
