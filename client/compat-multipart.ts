@@ -29,6 +29,11 @@ export function sdkLocation(location: string): { Location: string; Bucket?: stri
   return { Location, ...(virtualHost ? { Bucket: virtualHost[1] } : {}) };
 }
 
+/** The key the functions get: the SDK drops one leading "/" (its UseRawKey off), then KeyPrefix goes first. */
+export function compatKey(keyPrefix: string, key: string): string {
+  return keyPrefix + (key.startsWith("/") ? key.slice(1) : key);
+}
+
 export class CompatMultipart {
   private readonly api: Api;
   private readonly http: HttpStack;
@@ -48,7 +53,8 @@ export class CompatMultipart {
 
   private ref(uploadId: string): UploadRef {
     const token = this.tokens.get(uploadId);
-    if (!token) throw new Error(`UploadId ${uploadId}: no upload token here; only uploads this instance initiated (or handed over with rememberUpload) can be continued`);
+    // As the SDK's 404 NoSuchUpload to code that checks statusCode or error.Code (compatError maps status and code).
+    if (!token) throw Object.assign(new Error(`UploadId ${uploadId}: no upload token here; only uploads this instance initiated (or handed over with rememberUpload) can be continued`), { status: 404, code: "NoSuchUpload" });
     return { uploadId, token };
   }
 
@@ -61,7 +67,7 @@ export class CompatMultipart {
     const size = params.Body !== undefined ? (await toFileSource(params.Body)).size : Number(params.ContentLength);
     if (!Number.isInteger(size) || size < 0) throw new TypeError(`multipartInit ${params.Key}: give Body or ContentLength (the functions plan the parts from the size)`);
     const plan = await this.api.createUpload({
-      key: this.keyPrefix + params.Key,
+      key: compatKey(this.keyPrefix, params.Key),
       size,
       ...(params.ContentType ? { contentType: params.ContentType } : {}),
       ...(params.StorageClass ? { storageClass: params.StorageClass as never } : {}),

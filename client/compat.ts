@@ -21,7 +21,9 @@
 // - Object options pass through only where the functions allow them: ContentType, StorageClass, ACL,
 //   CacheControl, ContentDisposition, ContentEncoding, `x-cos-meta-*` (top level or in Headers) and
 //   `x-cos-traffic-limit`. Expires, Grant*, ContentMD5, UploadAddMetaMd5 and other headers are ignored.
-// - onHashProgress reports the CRC-64 computed while reading (the SDK hashes MD5 before uploading).
+// - onHashProgress reports a resumed upload hashing the parts COS already holds that its checkpoint
+//   did not record (the SDK hashes MD5 on resume too); a fresh upload hashes while sending, unreported.
+// - A leading "/" in Key is dropped, as the SDK does; then KeyPrefix goes first.
 // - `Location` is the functions' object URL without its scheme (as the SDK gives it);
 //   `headers` hold only etag and x-cos-hash-crc64ecma (the uploader does not keep COS's headers).
 // - cancelTask settles the task's callback with a CancelledError (the SDK leaves it uncalled); every
@@ -39,7 +41,7 @@ import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
 import { sumProgress } from "./progress";
 import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
-import { CompatMultipart, quoted, sdkLocation } from "./compat-multipart";
+import { CompatMultipart, compatKey, quoted, sdkLocation } from "./compat-multipart";
 
 /** The SDK's callback: `err` alone on failure, `(null, data)` on success. */
 export type Callback<T> = (err: CompatError | null, data?: T) => void;
@@ -112,6 +114,9 @@ export interface UploadData {
   Key: string;
 }
 
+/** A file of uploadFiles as the SDK hands it back: the file's plain-valued params, its Index and TaskId. */
+export type FileInfo = { Index: number; TaskId: string; Key?: string; Bucket?: string; Region?: string } & Record<string, string | number | boolean | undefined>;
+
 export interface UploadFilesParams {
   files: UploadParams[];
   /** Accepted and ignored: the functions' threshold decides (see the header). */
@@ -119,11 +124,12 @@ export interface UploadFilesParams {
   AsyncLimit?: number;
   /** Every file's progress summed up. */
   onProgress?: (progressData: ProgressData) => void;
-  onFileFinish?: UploadParams["onFileFinish"];
+  /** Each file's outcome, with its FileInfo (the file's own onFileFinish gets `(err, data)`). */
+  onFileFinish?: (err: CompatError | null, data: UploadData | null, options: FileInfo) => void;
 }
 
 export interface UploadFilesData {
-  files: { options: UploadParams; error: CompatError | null; data: UploadData | null }[];
+  files: { options: FileInfo; error: CompatError | null; data: UploadData | null }[];
 }
 
 export interface AppendParams {
@@ -164,7 +170,8 @@ export interface TaskInfo {
 const SDK_STATE: Record<TaskState, TaskInfo["state"]> = {
   queued: "waiting",
   hashing: "checking",
-  initiating: "uploading",
+  // The SDK says "checking" until the first bytes move.
+  initiating: "checking",
   uploading: "uploading",
   completing: "uploading",
   paused: "paused",
@@ -220,6 +227,7 @@ export class CosDirect {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(event: { list: TaskInfo[] }) => void>();
   private readonly multipart: CompatMultipart;
+  private listUpdate?: ReturnType<typeof setTimeout>;
 
   /** `platform`: the entry's uploader and transport (compat-node.ts passes the Node entry's). */
   constructor(options: CosDirectOptions, platform: { createUploader: (options: UploaderOptions) => Uploader; defaultStack: () => HttpStack } = { createUploader, defaultStack }) {
@@ -273,18 +281,24 @@ export class CosDirect {
     };
     const work = Promise.all(
       params.files.map((file, i) => {
+        // What the SDK hands back as each file's options: its plain values (no Body, no callbacks), Index and TaskId.
+        const info: FileInfo = { Index: i, TaskId: "" };
+        for (const [name, value] of Object.entries(file)) if (typeof value !== "object" && typeof value !== "function") info[name] = value;
         const onProgress = (p: ProgressData) => {
           file.onProgress?.(p);
           report();
         };
         const onTaskReady = (id: string) => {
-          ids[i] = id;
+          ids[i] = info.TaskId = id;
           file.onTaskReady?.(id);
         };
-        const onFinish = (err: CompatError | null, data: UploadData | null) => params.onFileFinish?.(err, data, file);
-        return this.addTask({ ...file, onProgress, onTaskReady }, undefined, onFinish).then(
-          (data) => ({ options: file, error: null, data }),
-          (error: CompatError) => ({ options: file, error, data: null }),
+        const onFinish = (err: CompatError | null, data: UploadData | null) => {
+          (file.onFileFinish as ((err: CompatError | null, data: UploadData | null) => void) | undefined)?.(err, data);
+          params.onFileFinish?.(err, data, info);
+        };
+        return this.addTask({ ...file, onProgress, onTaskReady, onFileFinish: undefined }, undefined, onFinish).then(
+          (data) => ({ options: info, error: null, data }),
+          (error: CompatError) => ({ options: info, error, data: null }),
         );
       }),
     ).then((files) => ({ files }));
@@ -293,7 +307,7 @@ export class CosDirect {
 
   /** APPEND Object at `Position`; data.headers carry x-cos-next-append-position. */
   appendObject(params: AppendParams, callback?: Callback<AppendData>): Promise<AppendData> {
-    const work = this.uploader.append(this.keyPrefix + params.Key, params.Body, { position: Number(params.Position), contentType: params.ContentType }).then((r) => ({
+    const work = this.uploader.append(compatKey(this.keyPrefix, params.Key), params.Body, { position: Number(params.Position), contentType: params.ContentType }).then((r) => ({
       statusCode: 200,
       headers: { etag: quoted(r.etag), "x-cos-next-append-position": String(r.nextPosition), ...(r.crc64 ? { "x-cos-hash-crc64ecma": r.crc64 } : {}) },
       ETag: quoted(r.etag),
@@ -379,10 +393,17 @@ export class CosDirect {
     if (event === "list-update") this.listeners.delete(listener);
   }
 
+  /**
+   * From a timer, as the SDK sends it, and once per burst: a new task is in the list by then (it is
+   * registered after the uploader announces it), and a listener may restart a task that just failed.
+   */
   private emitListUpdate(): void {
-    if (!this.listeners.size) return;
-    const list = this.getTaskList();
-    for (const listener of this.listeners) listener({ list });
+    if (!this.listeners.size || this.listUpdate) return;
+    this.listUpdate = setTimeout(() => {
+      this.listUpdate = undefined;
+      const list = this.getTaskList();
+      for (const listener of this.listeners) listener({ list });
+    });
   }
 
   /**
@@ -438,11 +459,17 @@ export class CosDirect {
   /** Passes the outcome of the task's current run (a resumed failed task has a new `done`) to the entry. */
   private wire(entry: Entry): void {
     entry.error = null;
+    // Done or cancelled, a task never runs again: the list keeps its entry but not its bytes (as the SDK drops Body).
+    const release = () => (entry.params = { ...entry.params, Body: undefined });
     entry.task.done.then(
-      (result) => entry.finish(null, this.uploadData(result)),
+      (result) => {
+        release();
+        entry.finish(null, this.uploadData(result));
+      },
       (cause: unknown) => {
         const err = compatError(cause);
-        if (!isCancelledError(cause)) entry.error = err;
+        if (isCancelledError(cause)) release();
+        else entry.error = err;
         entry.finish(err);
         this.emitListUpdate();
       },
@@ -465,7 +492,7 @@ export class CosDirect {
     };
     const trafficLimit = headers["x-cos-traffic-limit"];
     return {
-      key: this.keyPrefix + params.Key,
+      key: compatKey(this.keyPrefix, params.Key),
       body,
       contentType: params.ContentType ?? headers["content-type"],
       storageClass: params.StorageClass ?? headers["x-cos-storage-class"],
