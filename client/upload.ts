@@ -103,10 +103,18 @@ export class Task implements UploadTask {
   private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
   done!: Promise<UploadResult>;
 
+  /** The task's options but its body, which is kept apart so a finished task lets it go. */
+  readonly options: Omit<UploadOptions, "body">;
+  /** Until done or cancelled (a failed task may be resumed): uploader.tasks() keeps finished tasks, not their bytes. */
+  private body: UploadOptions["body"] | undefined;
+
   constructor(
-    readonly options: UploadOptions,
+    options: UploadOptions,
     private readonly deps: TaskDeps,
   ) {
+    const { body, ...rest } = options;
+    this.options = rest;
+    this.body = body;
     this.newDone();
     this.last = { loaded: 0, total: knownSize(options.body) ?? 0, speed: 0, percent: 0, eta: null };
     const path = (options.body as { path?: unknown } | null | undefined)?.path;
@@ -165,6 +173,7 @@ export class Task implements UploadTask {
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
+    this.release();
     this.settle.reject(new CancelledError(this.key));
   }
 
@@ -206,7 +215,7 @@ export class Task implements UploadTask {
     try {
       releaseFile = await this.deps.queue.acquireFile(signal);
       if (!this.source) {
-        const source = await toFileSource(this.options.body, this.deps.openPath);
+        const source = await toFileSource(this.body!, this.deps.openPath); // set: no run starts once done or cancelled
         // Opened again after a failure: the parts in COS are of the file as it was.
         if (this.meter && (source.size !== this.meter.total || source.lastModified !== this.lastModified)) {
           await source.close?.().catch(() => undefined);
@@ -260,7 +269,7 @@ export class Task implements UploadTask {
     const { options, deps } = this;
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
-    const mark = deps.store && source.size > 0 ? await contentMark(options.body, source) : undefined;
+    const mark = deps.store && source.size > 0 ? await contentMark(this.body!, source) : undefined;
     if (deps.store && mark !== undefined) {
       const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
       // Another tab holds this upload: upload afresh here, without touching its checkpoint.
@@ -456,7 +465,17 @@ export class Task implements UploadTask {
     this.reportProgress(true);
     this.to("done");
     this.cleanup();
+    this.release();
     this.settle.resolve(result);
+  }
+
+  /**
+   * Done or cancelled: the task never runs again, but uploader.tasks() keeps it. It lets go of the
+   * body and of the URL window (whose closures share the last run's scope, and so its source).
+   */
+  private release(): void {
+    this.body = undefined;
+    this.window = undefined;
   }
 
   private cleanup(): void {

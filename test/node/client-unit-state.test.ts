@@ -2,6 +2,8 @@
 // multipart upload pass through, pause/resume, cancel (DELETE on the server, done rejects), failure
 // and resume after failure. Driven by the fake API + COS in client-fake.ts.
 
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { createUploader, isCancelledError, isHttpError, memoryStore, TRANSITIONS } from "../../client/node";
 import type { TaskState, UploadBody } from "../../client/types";
@@ -293,5 +295,34 @@ describe("listeners that act on a state at once", () => {
     await uploader.uploadFiles(files, { onProgress: () => (mostMoving = Math.max(mostMoving, uploader.tasks().filter((t) => t.progress.speed > 0).length)) });
     expect(mostMoving).toBe(1);
     for (const task of uploader.tasks()) expect([task.progress.speed, task.progress.eta]).toEqual([0, 0]);
+  });
+});
+
+describe("finished tasks stay listed, their bytes do not", () => {
+  it("uploader.tasks() keeps a done or cancelled task, but not its body", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const cos = new FakeCos();
+    const uploader = setup(cos);
+    const refs: WeakRef<object>[] = [];
+    await (async () => {
+      const done = { key: "users/test/kept.bin", body: bytes(64 * 1024, 61) };
+      refs.push(new WeakRef(done.body));
+      await uploader.upload(done).done;
+      const cancelled = { key: "users/test/dropped.bin", body: bytes(3000, 62) };
+      refs.push(new WeakRef(cancelled.body));
+      cos.putDelay = 50;
+      const task = uploader.upload(cancelled);
+      await task.cancel();
+    })();
+    expect(uploader.tasks().map((t) => t.state)).toEqual(["done", "cancelled"]);
+    // The fake keeps what it received (its log, the stored object): only the uploader may hold on now.
+    cos.log.length = 0;
+    cos.objects.clear();
+    for (let i = 0; i < 5 && refs.some((r) => r.deref()); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true]);
   });
 });
