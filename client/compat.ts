@@ -100,7 +100,8 @@ export interface UploadParams {
   onTaskReady?: (taskId: string) => void;
   onProgress?: (progressData: ProgressData) => void;
   onHashProgress?: (progressData: ProgressData) => void;
-  onFileFinish?: (err: CompatError | null, data: UploadData | null, options: UploadParams) => void;
+  /** uploadFile: the outcome, with the file's info (its plain-valued params and TaskId). */
+  onFileFinish?: (err: CompatError | null, data: UploadData | null, options: FileInfo) => void;
   [metaHeader: `x-cos-meta-${string}`]: string | undefined;
 }
 
@@ -115,10 +116,11 @@ export interface UploadData {
 }
 
 /** A file of uploadFiles as the SDK hands it back: the file's plain-valued params, its Index and TaskId. */
-export type FileInfo = { Index: number; TaskId: string; Key?: string; Bucket?: string; Region?: string } & Record<string, string | number | boolean | undefined>;
+export type FileInfo = { Index?: number; TaskId: string; Key?: string; Bucket?: string; Region?: string } & Record<string, string | number | boolean | undefined>;
 
 export interface UploadFilesParams {
-  files: UploadParams[];
+  /** Each file as for uploadFile, but its own onFileFinish gets `(err, data)` (the batch's gets the file's info). */
+  files: (Omit<UploadParams, "onFileFinish"> & { onFileFinish?: (err: CompatError | null, data: UploadData | null) => void })[];
   /** Accepted and ignored: the functions' threshold decides (see the header). */
   SliceSize?: number;
   AsyncLimit?: number;
@@ -184,6 +186,14 @@ export function progressData(p: Pick<Progress, "loaded" | "total" | "speed"> & {
   // With total 0, the task's own percent tells a finished empty file (100) from one still waiting (0).
   const percent = p.total ? Math.floor((p.loaded / p.total) * 100) / 100 : p.percent !== undefined ? p.percent / 100 : p.loaded === p.total ? 1 : 0;
   return { loaded: p.loaded, total: p.total, speed: Math.round(p.speed * 100) / 100, percent, ...(p.eta !== undefined ? { eta: p.eta } : {}) };
+}
+
+/** A file's params as the SDK hands them back to onFileFinish: plain values only (no Body, no callbacks), the Key without a leading "/", TaskId once known. */
+function fileInfo(params: object, index?: number): FileInfo {
+  const info: FileInfo = { ...(index !== undefined ? { Index: index } : {}), TaskId: "" };
+  for (const [name, value] of Object.entries(params)) if (typeof value !== "object" && typeof value !== "function") info[name] = value;
+  if (typeof info.Key === "string" && info.Key.startsWith("/")) info.Key = info.Key.slice(1);
+  return info;
 }
 
 /** The client's error with the fields SDK code reads (statusCode, headers, error.Code). */
@@ -266,7 +276,14 @@ export class CosDirect {
 
   /** Upload File: one PUT or multipart (the functions' threshold decides, see above), then onFileFinish. */
   uploadFile(params: UploadParams, callback?: Callback<UploadData>): Promise<UploadData> {
-    return this.addTask(params, callback, (err, data) => params.onFileFinish?.(err, data, params));
+    // onFileFinish gets the file's info, as the SDK's (and nothing here keeps `params`, whose Body is let go when done).
+    const { onFileFinish, onTaskReady: ownReady } = params;
+    const info = fileInfo(params);
+    const onTaskReady = (id: string) => {
+      info.TaskId = id;
+      ownReady?.(id);
+    };
+    return this.addTask({ ...params, onTaskReady }, callback, (err, data) => onFileFinish?.(err, data, info));
   }
 
   /** Upload Files: every file as uploadFile; onProgress sums them up; data.files has each outcome. */
@@ -274,27 +291,30 @@ export class CosDirect {
     // The sum of the files' tasks: a queued one counts with its size from the start (when the body's
     // size is known), so the sum's percent does not drop as files start.
     const ids: string[] = [];
+    const onTotalProgress = params.onProgress;
+    const onTotalFileFinish = params.onFileFinish;
     const report = () => {
       // As the SDK's uploadFiles reports it: loaded, total, speed and percent, no eta.
       const { eta: _eta, ...sum } = sumProgress(ids.flatMap((id) => this.entries.get(id)?.task.progress ?? []));
-      params.onProgress?.(progressData(sum));
+      onTotalProgress?.(progressData(sum));
     };
     const work = Promise.all(
       params.files.map((file, i) => {
         // What the SDK hands back as each file's options: its plain values (no Body, no callbacks), Index and TaskId.
-        const info: FileInfo = { Index: i, TaskId: "" };
-        for (const [name, value] of Object.entries(file)) if (typeof value !== "object" && typeof value !== "function") info[name] = value;
+        const info = fileInfo(file, i);
+        // Only the file's callbacks are captured, not the file (its Body).
+        const { onProgress: ownProgress, onTaskReady: ownReady, onFileFinish: ownFinish } = file as UploadFilesParams["files"][number];
         const onProgress = (p: ProgressData) => {
-          file.onProgress?.(p);
+          ownProgress?.(p);
           report();
         };
         const onTaskReady = (id: string) => {
           ids[i] = info.TaskId = id;
-          file.onTaskReady?.(id);
+          ownReady?.(id);
         };
         const onFinish = (err: CompatError | null, data: UploadData | null) => {
-          (file.onFileFinish as ((err: CompatError | null, data: UploadData | null) => void) | undefined)?.(err, data);
-          params.onFileFinish?.(err, data, info);
+          ownFinish?.(err, data);
+          onTotalFileFinish?.(err, data, info);
         };
         return this.addTask({ ...file, onProgress, onTaskReady, onFileFinish: undefined }, undefined, onFinish).then(
           (data) => ({ options: info, error: null, data }),
@@ -381,7 +401,11 @@ export class CosDirect {
   }
 
   cancelTask(id: string): void {
-    void this.entries.get(id)?.task.cancel().catch(() => {});
+    const entry = this.entries.get(id);
+    // A failed task's done keeps its failure, so wire() does not see this cancel: let its Body go here.
+    void entry?.task.cancel().then(() => {
+      if (entry.task.state === "cancelled") entry.params = { ...entry.params, Body: undefined };
+    }, () => {});
   }
 
   /** `list-update` ({ list }) on every change of the task list or a task's progress. */
@@ -441,14 +465,15 @@ export class CosDirect {
 
   /** Starts the entry's upload. */
   private run(entry: Entry): void {
-    const params = entry.params;
+    // The task keeps these callbacks: they read entry.params when called, so the params (and their
+    // Body) can be let go once the task is over.
     const task = this.uploader.upload({
-      ...this.uploadOptions(params),
-      onProgress: (p) => params.onProgress?.(progressData(p)),
+      ...this.uploadOptions(entry.params),
+      onProgress: (p) => entry.params.onProgress?.(progressData(p)),
       onHashProgress: (p) => {
         const data = progressData({ ...p, speed: 0 });
         entry.hashPercent = data.percent;
-        params.onHashProgress?.(data);
+        entry.params.onHashProgress?.(data);
       },
     });
     this.entries.set((entry.id = task.id), entry);

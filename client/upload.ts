@@ -34,6 +34,9 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   cancelled: [],
 };
 
+/** States in which nothing moves: their progress reports speed 0. */
+const STOPPED: ReadonlySet<TaskState> = new Set(["paused", "failed", "done", "cancelled"]);
+
 export interface TaskDeps {
   api: Api;
   queue: Queue;
@@ -100,6 +103,8 @@ export class Task implements UploadTask {
   private controller?: AbortController;
   private running?: Promise<void>;
   private lastEmit = 0;
+  /** Inside to()'s callbacks (nested when a callback changes the state again). */
+  private announcing = 0;
   private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
   done!: Promise<UploadResult>;
 
@@ -141,6 +146,8 @@ export class Task implements UploadTask {
   }
 
   resume(): void {
+    // Called by a listener of this task's own state change: every listener hears that state first.
+    if (this.announcing) return void queueMicrotask(() => this.resume());
     // Paused or failed.
     if (!this.can("queued")) return;
     if (this.state === "failed") this.newDone();
@@ -190,15 +197,21 @@ export class Task implements UploadTask {
 
   private to(next: TaskState): void {
     if (!this.can(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
+    this.announcing++;
     this.state = next;
     // Nothing moves in these states: a sum of tasks' speeds (uploadFiles) must not count them.
-    if (next === "paused" || next === "failed" || next === "done" || next === "cancelled") this.last = { ...this.last, speed: 0, eta: next === "done" ? 0 : null };
-    callOut(this.options.onStateChange, next, this);
-    this.deps.emit("state", this);
+    if (STOPPED.has(next)) this.last = { ...this.last, speed: 0, eta: next === "done" ? 0 : null };
+    try {
+      callOut(this.options.onStateChange, next, this);
+      this.deps.emit("state", this);
+    } finally {
+      this.announcing--;
+    }
   }
 
   private reportProgress = (force = false): void => {
-    if (!this.meter) return;
+    // A part answering in the same tick as a pause or cancel must not bring the stopped task's speed back.
+    if (!this.meter || STOPPED.has(this.state)) return;
     const now = Date.now();
     if (!force && now - this.lastEmit < 100) return;
     this.lastEmit = now;

@@ -10,7 +10,7 @@ import { sendBody } from "./parts";
 import { notRetried, RETRY_DEFAULTS, withRetry } from "./retry";
 import { readBytes, type PathOpener } from "./sources";
 import { Task } from "./upload";
-import type { HttpStack, Store, UnfinishedUpload, Uploader, UploaderEvent, UploaderOptions, UploadOptions, UploadResult, UploadTask } from "./types";
+import type { HttpStack, Progress, Store, UnfinishedUpload, Uploader, UploaderEvent, UploaderOptions, UploadFilesOptions, UploadOptions, UploadResult, UploadTask } from "./types";
 
 export interface PlatformDefaults {
   stack: () => HttpStack;
@@ -19,6 +19,28 @@ export interface PlatformDefaults {
   openPath?: PathOpener;
   /** The size of a `{ path }` body without opening it (Node), so a queued task's total is known. */
   sizeOfPath?: (path: string) => Promise<number>;
+}
+
+/** A file's own onProgress, then the batch's sum. */
+function relayProgress(own: ((p: Progress) => void) | undefined, reportTotal: () => void): (p: Progress) => void {
+  return (p) => {
+    callOut(own, p);
+    reportTotal();
+  };
+}
+
+/** A batch file's outcome, told to onFileFinish; a failure is returned, not thrown (uploadFiles resolves with each). */
+function settleFile(task: UploadTask, file: UploadOptions, onFileFinish: UploadFilesOptions["onFileFinish"]): Promise<UploadResult | Error> {
+  return task.done.then(
+    (result) => {
+      callOut(onFileFinish, null, result, file);
+      return result;
+    },
+    (error: Error) => {
+      callOut(onFileFinish, error, null, file);
+      return error;
+    },
+  );
 }
 
 export function createUploaderFor(platform: PlatformDefaults, options: UploaderOptions): Uploader {
@@ -50,30 +72,13 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
     },
 
     async uploadFiles(files, filesOptions = {}) {
-      const tasks = files.map((file) => {
-        const task = uploader.upload({
-          ...file,
-          onProgress: (p) => {
-            callOut(file.onProgress, p);
-            callOut(filesOptions.onProgress, sumProgress(tasks.map((t) => t.progress)));
-          },
-        });
-        return task;
-      });
-      return Promise.all(
-        tasks.map((task, i) =>
-          task.done.then(
-            (result: UploadResult) => {
-              callOut(filesOptions.onFileFinish, null, result, files[i]);
-              return result;
-            },
-            (error: Error) => {
-              callOut(filesOptions.onFileFinish, error, null, files[i]);
-              return error;
-            },
-          ),
-        ),
-      );
+      // No closure here names `files` or a file: the tasks keep their onProgress (and so this scope)
+      // after they finish, and must not keep the bodies with it.
+      const { onProgress: onTotal, onFileFinish } = filesOptions;
+      const tasks: UploadTask[] = [];
+      const reportTotal = () => callOut(onTotal, sumProgress(tasks.map((t) => t.progress)));
+      for (const file of files) tasks.push(uploader.upload({ ...file, onProgress: relayProgress(file.onProgress, reportTotal) }));
+      return Promise.all(files.map((file, i) => settleFile(tasks[i], file, onFileFinish)));
     },
 
     tasks: () => [...all],

@@ -8,6 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { CosDirect, type CompatError, type ProgressData, type TaskInfo, type UploadData } from "../../client/compat";
 import { CosDirect as NodeCosDirect } from "../../client/compat-node";
@@ -170,9 +172,11 @@ describe("advanced uploads", () => {
     const cos = newCos();
     for (const [Key, size] of [["small.bin", 1000], ["large.bin", 2 * MiB + 7]] as const) {
       const body = bytes(size, size);
-      const finished: [CompatError | null, UploadData | null, string][] = [];
-      const data = await cos.uploadFile({ Bucket, Region, Key, Body: body, SliceSize: 1024 * 1024 * 5, onFileFinish: (err, d, options) => finished.push([err, d, options.Key]) });
-      expect(finished).toEqual([[null, data, Key]]);
+      const finished: [CompatError | null, UploadData | null, string | undefined, boolean, boolean][] = [];
+      let taskId = "";
+      const data = await cos.uploadFile({ Bucket, Region, Key, Body: body, SliceSize: 1024 * 1024 * 5, onTaskReady: (id) => (taskId = id), onFileFinish: (err, d, options) => finished.push([err, d, options.Key, options.TaskId === taskId, "Body" in options]) });
+      // The options are the file's info, as the SDK's: plain values and the TaskId, no Body.
+      expect(finished).toEqual([[null, data, Key, true, false]]);
       expect(sha256(await harness().readBack(PREFIX + Key))).toBe(sha256(body));
     }
   });
@@ -439,5 +443,29 @@ describe("multipart operations", () => {
   it("an UploadId this instance does not know fails as the SDK's 404 NoSuchUpload", async () => {
     const error = await newCos().multipartListPart({ Bucket, Region, Key: "mp/x.bin", UploadId: "unknown" }).catch((e: CompatError) => e);
     expect(error).toMatchObject({ statusCode: 404, error: { Code: "NoSuchUpload" } });
+  });
+});
+
+describe("finished uploads let their bytes go", () => {
+  it("putObject, uploadFile and uploadFiles: the task list keeps the tasks, not their Body", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const cos = newCos();
+    const refs: WeakRef<object>[] = [];
+    await (async () => {
+      const one = bytes(2 * MiB + 3, 91);
+      const two = bytes(1000, 92);
+      const three = bytes(1000, 93);
+      refs.push(new WeakRef(one), new WeakRef(two), new WeakRef(three));
+      await cos.putObject({ Bucket, Region, Key: "gc/1.bin", Body: one, onProgress: () => {} });
+      await cos.uploadFile({ Bucket, Region, Key: "gc/2.bin", Body: two, onFileFinish: () => {} });
+      await cos.uploadFiles({ files: [{ Bucket, Region, Key: "gc/3.bin", Body: three, onProgress: () => {} }], onProgress: () => {} });
+    })();
+    expect(cos.getTaskList().map((t) => t.state)).toEqual(["success", "success", "success"]);
+    for (let i = 0; i < 5 && refs.some((r) => r.deref()); i++) {
+      await sleep(20);
+      gc();
+    }
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
   });
 });

@@ -325,4 +325,57 @@ describe("finished tasks stay listed, their bytes do not", () => {
     }
     expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true]);
   });
+
+  it("uploadFiles' tasks do not keep the files' bodies either", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const cos = new FakeCos();
+    const uploader = setup(cos);
+    let ref!: WeakRef<object>;
+    await (async () => {
+      const body = bytes(5000, 63);
+      ref = new WeakRef(body);
+      await uploader.uploadFiles([{ key: "users/test/f.bin", body, onProgress: () => {} }], { onProgress: () => {} });
+    })();
+    cos.log.length = 0;
+    cos.objects.clear();
+    for (let i = 0; i < 5 && ref.deref(); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    expect(ref.deref()).toBeUndefined();
+  });
+});
+
+describe("state announcements", () => {
+  it("every state listener hears 'failed' even when the task's own onStateChange resumes it at once", async () => {
+    const cos = new FakeCos();
+    let refusals = 1;
+    cos.intercept = (req) => (req.to === "cos" && refusals-- > 0 ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+    const uploader = setup(cos);
+    const heard: TaskState[] = [];
+    uploader.on("state", (t) => heard.push(t.state));
+    let resumed = false;
+    const task = uploader.upload({ key: "users/test/heard.bin", body: bytes(100, 64), onStateChange: (state, t) => state === "failed" && !resumed && ((resumed = true), t.resume()) });
+    await until(() => task.state === "done");
+    expect(heard.slice(heard.indexOf("failed"), heard.indexOf("failed") + 2)).toEqual(["failed", "queued"]);
+    expect(heard.at(-1)).toBe("done");
+  });
+
+  it("a part answering in the same tick as pause does not bring the paused task's speed back", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 30;
+    const uploader = setup(cos, { chunkParallelLimit: 2 });
+    const task = uploader.upload({ key: "users/test/p.bin", body: bytes(10_000, 65) });
+    await until(() => task.progress.loaded > 0);
+    // Pause right as the next answers arrive: the fake answers the parts in flight regardless.
+    await new Promise((r) => setTimeout(r, 25));
+    task.pause();
+    const moving: number[] = [];
+    uploader.on("progress", (t) => t === task && moving.push(t.progress.speed));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(task.state).toBe("paused");
+    expect(task.progress.speed).toBe(0);
+    expect(moving).toEqual([]);
+  });
 });
