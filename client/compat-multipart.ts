@@ -29,9 +29,12 @@ export function sdkLocation(location: string): { Location: string; Bucket?: stri
   return { Location, ...(virtualHost ? { Bucket: virtualHost[1] } : {}) };
 }
 
-/** The key the functions get: the SDK drops one leading "/" (its UseRawKey off), then KeyPrefix goes first. */
+/** A Key as the SDK uses it: without one leading "/" (its UseRawKey off). */
+export const sdkKey = (key: string): string => (key.startsWith("/") ? key.slice(1) : key);
+
+/** The key the functions get: the SDK's Key, with KeyPrefix first. */
 export function compatKey(keyPrefix: string, key: string): string {
-  return keyPrefix + (key.startsWith("/") ? key.slice(1) : key);
+  return keyPrefix + sdkKey(key);
 }
 
 export class CompatMultipart {

@@ -41,7 +41,7 @@ import { createUploader, defaultStack } from "./index";
 import { isCancelledError } from "./errors";
 import { sumProgress } from "./progress";
 import type { HttpStack, Progress, Uploader, UploaderOptions, UploadOptions, UploadResult, UploadTask, TaskState } from "./types";
-import { CompatMultipart, compatKey, quoted, sdkLocation } from "./compat-multipart";
+import { CompatMultipart, compatKey, quoted, sdkKey, sdkLocation } from "./compat-multipart";
 
 /** The SDK's callback: `err` alone on failure, `(null, data)` on success. */
 export type Callback<T> = (err: CompatError | null, data?: T) => void;
@@ -192,8 +192,13 @@ export function progressData(p: Pick<Progress, "loaded" | "total" | "speed"> & {
 function fileInfo(params: object, index?: number): FileInfo {
   const info: FileInfo = { ...(index !== undefined ? { Index: index } : {}), TaskId: "" };
   for (const [name, value] of Object.entries(params)) if (typeof value !== "object" && typeof value !== "function") info[name] = value;
-  if (typeof info.Key === "string" && info.Key.startsWith("/")) info.Key = info.Key.slice(1);
+  if (typeof info.Key === "string") info.Key = sdkKey(info.Key);
   return info;
+}
+
+/** Done or cancelled, a task never runs again: the list keeps its entry but not its bytes (as the SDK drops Body). */
+function releaseBody(entry: Entry): void {
+  entry.params = { ...entry.params, Body: undefined };
 }
 
 /** The client's error with the fields SDK code reads (statusCode, headers, error.Code). */
@@ -403,9 +408,7 @@ export class CosDirect {
   cancelTask(id: string): void {
     const entry = this.entries.get(id);
     // A failed task's done keeps its failure, so wire() does not see this cancel: let its Body go here.
-    void entry?.task.cancel().then(() => {
-      if (entry.task.state === "cancelled") entry.params = { ...entry.params, Body: undefined };
-    }, () => {});
+    void entry?.task.cancel().then(() => entry.task.state === "cancelled" && releaseBody(entry), () => {});
   }
 
   /** `list-update` ({ list }) on every change of the task list or a task's progress. */
@@ -484,16 +487,14 @@ export class CosDirect {
   /** Passes the outcome of the task's current run (a resumed failed task has a new `done`) to the entry. */
   private wire(entry: Entry): void {
     entry.error = null;
-    // Done or cancelled, a task never runs again: the list keeps its entry but not its bytes (as the SDK drops Body).
-    const release = () => (entry.params = { ...entry.params, Body: undefined });
     entry.task.done.then(
       (result) => {
-        release();
+        releaseBody(entry);
         entry.finish(null, this.uploadData(result));
       },
       (cause: unknown) => {
         const err = compatError(cause);
-        if (isCancelledError(cause)) release();
+        if (isCancelledError(cause)) releaseBody(entry);
         else entry.error = err;
         entry.finish(err);
         this.emitListUpdate();

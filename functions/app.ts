@@ -10,7 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import * as z from "zod";
 import { CosClient } from "./cos/client";
 import { isCosError } from "./cos/errors";
-import { checkConfig, CONFIG_DEFAULTS, ConfigError, configFromEnv, type Config } from "./config";
+import { checkConfig, CONFIG_DEFAULTS, ConfigError, configFromEnv, corsAllows, type Config } from "./config";
 import { ApiError, errorBody, isApiError, type ApiStatus } from "./errors";
 import { AUTH_NONE_WARNING, DEV_SUBJECT_HEADER, type AuthorizeHook } from "./policy/auth";
 import { RateLimiter, rateKindOf } from "./policy/ratelimit";
@@ -92,10 +92,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   app.use(
     "*",
     cors({
-      origin: (origin, c) => {
-        const origins = (c as Context<AppEnv>).get("services").config.corsOrigins;
-        return origins.includes("*") ? origin || "*" : origins.includes(origin) ? origin : null;
-      },
+      origin: (origin, c) => (corsAllows((c as Context<AppEnv>).get("services").config, origin) ? origin || "*" : null),
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowHeaders: ["authorization", "content-type", "upload-token", DEV_SUBJECT_HEADER],
       exposeHeaders: ["x-request-id", "x-cos-direct-warning", "date", "retry-after"],

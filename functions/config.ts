@@ -93,6 +93,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_SIGN_PER_MINUTE: integer(0, 1_000_000, 3000),
 });
 
+/** Whether CORS_ORIGINS lets a page at `origin` call the API (`*`: any). */
+export const corsAllows = (config: Pick<Config, "corsOrigins">, origin: string): boolean => config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
+
 /** Reads the configuration from environment bindings; throws ConfigError naming the first bad variable. */
 export function configFromEnv(env: Record<string, unknown>): Config {
   const strings = Object.fromEntries(Object.entries(env ?? {}).filter(([, v]) => typeof v === "string" || typeof v === "number"));

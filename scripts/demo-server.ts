@@ -126,7 +126,7 @@ export async function serveRoutes(routes: Record<string, Route>, port: number): 
   const server = createServer((req, res) => {
     // An absolute-form target the URL parser refuses (`GET http://[::1`) must not throw out of this
     // callback: that would end the process, and `npm run dev` with it.
-    const path = URL.canParse(req.url ?? "/", "http://x") ? new URL(req.url ?? "/", "http://x").pathname : undefined;
+    const path = URL.parse(req.url ?? "/", "http://x")?.pathname;
     if (path === undefined) return send(res, 400, "text/plain", "bad request target");
     const route = routes[path];
     if (!route) return send(res, 404, "text/plain", "not found");

@@ -30,14 +30,18 @@ function wildcardMatch(pattern: string, value: string): boolean {
   return value.length >= head.length + tail.length && value.startsWith(head) && value.endsWith(tail);
 }
 
+/** Whether one rule allows origin, method and every requested header. */
+function ruleAllows(rule: CorsRule, origin: string, method: string, requestHeaders: string[] = []): boolean {
+  return (
+    rule.allowedOrigins.some((o) => wildcardMatch(o, origin)) &&
+    rule.allowedMethods.some((m) => m.toUpperCase() === method.toUpperCase()) &&
+    requestHeaders.every((h) => rule.allowedHeaders.some((a) => wildcardMatch(a.toLowerCase(), h.toLowerCase())))
+  );
+}
+
 /** The index of the first rule allowing origin, method and every requested header, or -1. */
 export function matchRuleIndex(config: CorsConfiguration, origin: string, method: string, requestHeaders: string[] = []): number {
-  return config.rules.findIndex(
-    (rule) =>
-      rule.allowedOrigins.some((o) => wildcardMatch(o, origin)) &&
-      rule.allowedMethods.some((m) => m.toUpperCase() === method.toUpperCase()) &&
-      requestHeaders.every((h) => rule.allowedHeaders.some((a) => wildcardMatch(a.toLowerCase(), h.toLowerCase()))),
-  );
+  return config.rules.findIndex((rule) => ruleAllows(rule, origin, method, requestHeaders));
 }
 
 /** The first rule allowing origin, method and every requested header, or undefined. */
@@ -127,7 +131,7 @@ export function corsProblems(config: CorsConfiguration | null, origin: string): 
     const first = need.method === "PUT" ? put : post;
     if (first < 0 || exposes(config.rules[first], need.header)) continue;
     // COS uses the first matching rule only: a later one that exposes the header does not help.
-    const later = config.rules.slice(first + 1).some((rule) => exposes(rule, need.header) && matchRuleIndex({ rules: [rule] }, origin, need.method) === 0);
+    const later = config.rules.slice(first + 1).some((rule) => exposes(rule, need.header) && ruleAllows(rule, origin, need.method));
     problems.push({
       severity: need.severity,
       code: need.code,

@@ -6,9 +6,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { corsProblems, errorsFirst, type CorsConfiguration, type CorsProblem } from "../cos/cors";
 import { isCosError } from "../cos/errors";
+import { corsAllows } from "../config";
 import { invalidInput } from "../errors";
 import { errors, grantOf, isoTime, json, newRouter } from "./router";
-import { DiagnosticsQuery, DiagnosticsReport, isOrigin, ORIGIN_FORM } from "./schemas";
+import { DiagnosticsQuery, DiagnosticsReport, ORIGIN_FORM } from "./schemas";
 
 export const diagnostics = newRouter();
 
@@ -24,10 +25,10 @@ diagnostics.openapi(
     await grantOf(c);
     const origin = c.req.valid("query").origin ?? c.req.header("origin");
     if (!origin || origin === "null") throw invalidInput("query.origin", "send the page's origin (location.origin); this request has no Origin header");
-    if (origin.length > 256 || !isOrigin(origin)) throw invalidInput("header.origin", `(used when query.origin is absent) ${ORIGIN_FORM}`);
+    if (!DiagnosticsQuery.shape.origin.safeParse(origin).success) throw invalidInput("header.origin", `(used when query.origin is absent) ${ORIGIN_FORM}`);
     const { config, cos, now } = c.get("services");
     const problems: CorsProblem[] = [];
-    if (!config.corsOrigins.includes("*") && !config.corsOrigins.includes(origin)) {
+    if (!corsAllows(config, origin)) {
       problems.push({ severity: "error", code: "ApiOriginNotAllowed", message: `CORS_ORIGINS does not include ${origin}, so a page there cannot call these functions: add it` });
     }
     let rules: CorsConfiguration | null | undefined;

@@ -114,20 +114,18 @@ export const UnfinishedUploads = z.object({
 export const KeyRequest = z.object({ key: z.string() });
 
 /** An origin as a browser sends it: http(s), lower-case host, no default port, path, user or wildcard. */
-export function isOrigin(value: string): boolean {
+function isOrigin(value: string): boolean {
   try {
     return /^https?:/.test(value) && !value.includes("*") && new URL(value).origin === value;
   } catch {
     return false;
   }
 }
-const ORIGIN_FORM = "must be an origin as browsers send it, such as https://app.example.com (lower case, no default port, path or wildcard)";
+export const ORIGIN_FORM = "must be an origin as browsers send it, such as https://app.example.com (lower case, no default port, path or wildcard)";
 
 export const DiagnosticsQuery = z.object({
   origin: z.string().max(256).refine(isOrigin, ORIGIN_FORM).optional().describe("The page's origin (location.origin); defaults to the request's Origin header"),
 });
-
-export { ORIGIN_FORM };
 
 export const DiagnosticsReport = z.object({
   origin: z.string(),
