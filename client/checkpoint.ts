@@ -2,7 +2,7 @@
 // a crash, in the uploader's Store under a fingerprint of the upload; Web Locks keep two tabs from
 // resuming the same upload at once.
 
-import type { FileSource, Store } from "./types";
+import type { FileHandle, FileSource, Store } from "./types";
 
 export const CHECKPOINT_PREFIX = "cos-direct:upload:";
 
@@ -25,6 +25,8 @@ export interface Checkpoint {
   /** The source's name (File.name, the path's base name), for "resume your uploads" screens. */
   name?: string;
   parts: DonePart[];
+  /** How upload() named it (by key, or by filename: the functions chose the key), so it can be resumed by the same fingerprint. */
+  target?: { key: string } | { filename: string };
   /** Unix ms of the last write (for "resume your uploads" screens). */
   updatedAt: number;
 }
@@ -48,22 +50,35 @@ export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoi
   }
 }
 
-export async function listCheckpoints(store: Store): Promise<Checkpoint[]> {
+/** This device's checkpoints, each with its id (the fingerprint, also the key of a kept file handle). */
+export async function listCheckpoints(store: Store): Promise<{ id: string; cp: Checkpoint }[]> {
   const ids = await store.keys(CHECKPOINT_PREFIX).catch(() => [] as string[]);
-  const all = await Promise.all(ids.map((id) => loadCheckpoint(store, id)));
-  return all.filter((cp): cp is Checkpoint => cp !== null);
+  const all = await Promise.all(ids.map(async (id) => ({ id, cp: await loadCheckpoint(store, id) })));
+  return all.filter((entry): entry is { id: string; cp: Checkpoint } => entry.cp !== null);
 }
 
-/** Writes a checkpoint's changes one after another (the last one wins), never failing the upload. */
+/**
+ * Writes a checkpoint's changes one after another (the last one wins), never failing the upload.
+ * With a file handle and a store that keeps handles, the first write keeps the handle too.
+ */
 export class CheckpointWriter {
   private chain: Promise<void> = Promise.resolve();
   constructor(
     private readonly store: Store | undefined,
     readonly id: string,
+    private handle?: FileHandle,
   ) {}
   save(cp: Checkpoint): Promise<void> {
     const text = JSON.stringify({ ...cp, updatedAt: Date.now() });
-    this.chain = this.chain.then(() => this.store?.set(this.id, text)).catch(() => undefined);
+    this.chain = this.chain
+      .then(async () => {
+        await this.store?.set(this.id, text);
+        if (this.handle && this.store?.setHandle) {
+          await this.store.setHandle(this.id, this.handle);
+          this.handle = undefined;
+        }
+      })
+      .catch(() => undefined);
     return this.chain;
   }
   remove(): Promise<void> {

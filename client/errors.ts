@@ -143,7 +143,9 @@ export class SourceError extends Error {
     readonly source: string,
     override readonly cause?: unknown,
   ) {
-    super(`could not read ${source}${cause instanceof Error && cause.message ? ` (${cause.message})` : ""}: it was moved, deleted or changed while uploading; pick it again to resume`);
+    const refused = (cause as Error | undefined)?.name === "NotAllowedError"; // a file handle's read permission
+    const why = refused ? "the browser was not allowed to read it; resume from a click and allow access, or pick it again" : "it was moved, deleted or changed while uploading; pick it again to resume";
+    super(`could not read ${source}${cause instanceof Error && cause.message ? ` (${cause.message})` : ""}: ${why}`);
   }
 }
 

@@ -18,10 +18,32 @@
 // lastModified: a FileSource without one gets no checkpoint (nothing would tell an edited file of the
 // same size from the one whose parts are in COS), so it cannot resume after a restart.
 
-import type { FileSource, StreamBody, UploadBody } from "./types";
+import { SourceError } from "./errors";
+import type { FileHandle, FileSource, StreamBody, UploadBody } from "./types";
 
 export function isFileSource(body: unknown): body is FileSource {
   return typeof body === "object" && body !== null && typeof (body as FileSource).slice === "function" && typeof (body as FileSource).size === "number" && !isBlob(body);
+}
+
+export function isFileHandle(body: unknown): body is FileHandle {
+  return typeof body === "object" && body !== null && (body as FileHandle).kind === "file" && typeof (body as FileHandle).getFile === "function";
+}
+
+/**
+ * The File a handle opens. A handle read back from IndexedDB after a reload has lost its read
+ * permission: it is asked for again (the browser shows a prompt, which needs a click). A refusal,
+ * or a file gone, is a SourceError naming the file.
+ */
+async function openHandle(handle: FileHandle): Promise<FileSource> {
+  try {
+    if (handle.queryPermission && (await handle.queryPermission({ mode: "read" })) !== "granted") {
+      const answer = await handle.requestPermission?.({ mode: "read" });
+      if (answer !== "granted") throw Object.assign(new Error("permission to read it was not granted"), { name: "NotAllowedError" });
+    }
+    return blobSource(await handle.getFile());
+  } catch (error) {
+    throw new SourceError(handle.name, error);
+  }
 }
 
 export function isBlob(body: unknown): body is Blob {
@@ -49,11 +71,12 @@ export async function toFileSource(body: UploadBody, openPath?: PathOpener): Pro
   if (body instanceof ArrayBuffer) return bytesSource(new Uint8Array(body));
   if (isBlob(body)) return blobSource(body);
   if (isFileSource(body)) return body;
+  if (isFileHandle(body)) return openHandle(body);
   if (typeof body === "object" && body !== null && typeof (body as { path?: unknown }).path === "string") {
     if (!openPath) throw new TypeError("a { path } body needs the Node entry (cos-direct/node)");
     return openPath((body as { path: string }).path);
   }
-  throw new TypeError("body must be a Blob, File, ArrayBuffer, Uint8Array, string, FileSource or (Node) { path }");
+  throw new TypeError("body must be a Blob, File, ArrayBuffer, Uint8Array, string, FileSource, FileSystemFileHandle or (Node) { path }");
 }
 
 /** UTF-8 length of `text` as TextEncoder would encode it (a lone surrogate as U+FFFD: 3 bytes), without encoding it. */

@@ -79,9 +79,32 @@ export interface FileSource {
 export interface Store {
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<void>;
+  /** Removes the value, and the file handle kept under the same key if any. */
   remove(key: string): Promise<void>;
   /** Keys starting with `prefix` (to list local checkpoints). */
   keys(prefix: string): Promise<string[]>;
+  /**
+   * Keeps a file handle under a checkpoint's key, so that `unfinished()` can hand it back after a
+   * reload and the upload resumes without the file being picked again. Only stores that can hold a
+   * FileSystemFileHandle have it (indexedDbStore: Web Storage and JSON hold strings only).
+   */
+  setHandle?(key: string, handle: FileHandle): Promise<void>;
+  getHandle?(key: string): Promise<FileHandle | null>;
+}
+
+/**
+ * A file handle (the File System Access API's FileSystemFileHandle: from showOpenFilePicker, a
+ * drop's DataTransferItem.getAsFileSystemHandle, or the origin private file system). As a body it
+ * is read as the File it opens; a store with setHandle keeps it for resuming after a reload.
+ */
+export interface FileHandle {
+  readonly kind: "file";
+  readonly name: string;
+  getFile(): Promise<Blob>;
+  /** Chromium: "granted", "prompt" or "denied" (a handle read back from IndexedDB starts at "prompt"). */
+  queryPermission?(descriptor: { mode: "read" }): Promise<string>;
+  /** Asks the person; needs a click (user activation) unless already granted. */
+  requestPermission?(descriptor: { mode: "read" }): Promise<string>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +178,7 @@ export interface UploadResult {
 }
 
 /** Bodies the client accepts; Node adds `{ path }` (a file path) in its entry. */
-export type UploadBody = Blob | ArrayBuffer | Uint8Array | string | FileSource | { path: string };
+export type UploadBody = Blob | ArrayBuffer | Uint8Array | string | FileSource | FileHandle | { path: string };
 
 export interface UploadOptions {
   /** Full object key (inside your prefix), or... */
@@ -208,6 +231,12 @@ export interface UnfinishedUpload {
   name?: string;
   size?: number;
   bytesDone?: number;
+  /**
+   * When the store kept the file's handle (indexedDbStore with a FileHandle body): the upload()
+   * options that resume it without the file being picked again. Call upload() from a click: a
+   * handle read back after a reload needs the person's permission again.
+   */
+  resumeOptions?: UploadOptions & { body: FileHandle };
 }
 
 export type UploaderEvent = "list-update" | "progress" | "state";

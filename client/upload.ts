@@ -17,7 +17,7 @@ import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type Part
 import { ProgressMeter } from "./progress";
 import { Priority, type PriorityValue, type Queue } from "./queue";
 import { withRetry } from "./retry";
-import { knownSize, toFileSource, type PathOpener } from "./sources";
+import { isFileHandle, knownSize, toFileSource, type PathOpener } from "./sources";
 import type { FileSource, HttpStack, Progress, RetryOptions, Store, TaskState, UploadOptions, UploadResult, UploadTask } from "./types";
 import { PartUrlWindow } from "./window";
 
@@ -123,10 +123,10 @@ export class Task implements UploadTask {
     this.newDone();
     this.last = { loaded: 0, total: knownSize(options.body) ?? 0, speed: 0, percent: 0, eta: null };
     const path = (options.body as { path?: unknown } | null | undefined)?.path;
-    if (typeof path === "string" && deps.sizeOfPath) {
-      // Until its run opens the file (the meter then takes over); a file that is not there fails the run.
-      deps.sizeOfPath(path).then((total) => void (this.meter || (this.last = { ...this.last, total })), () => undefined);
-    }
+    // Until its run opens the file (the meter then takes over); a file that is not there, or a
+    // handle not allowed to read yet, fails the run, not this.
+    const size = typeof path === "string" ? deps.sizeOfPath?.(path) : isFileHandle(options.body) ? options.body.getFile().then((file) => file.size) : undefined;
+    size?.then((total) => void (this.meter || (this.last = { ...this.last, total })), () => undefined);
   }
 
   get progress(): Progress {
@@ -286,7 +286,7 @@ export class Task implements UploadTask {
     if (deps.store && mark !== undefined) {
       const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
       // Another tab holds this upload: upload afresh here, without touching its checkpoint.
-      if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id);
+      if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
       if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
@@ -370,7 +370,10 @@ export class Task implements UploadTask {
     const plan = this.plan;
     if (!this.writer || plan?.kind !== "multipart") return Promise.resolve();
     const { key, uploadId, token, partSize, partCount } = plan;
-    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, parts: [...this.parts.values()], updatedAt: 0 });
+    const { options } = this;
+    // As the fingerprint names it (initiate): resumed with the same, it finds this checkpoint.
+    const target = options.key ? { key: options.key } : { filename: (options.filename ?? this.source!.name)! };
+    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, parts: [...this.parts.values()], target, updatedAt: 0 });
   }
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {

@@ -125,12 +125,19 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
     async unfinished(): Promise<UnfinishedUpload[]> {
       const [remote, local] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
-      const here = new Map(local.map((cp) => [cp.uploadId, cp]));
-      return remote.map((u) => {
-        const cp = here.get(u.uploadId);
-        const mine = cp ? { ...(cp.name ? { name: cp.name } : {}), size: cp.size, bytesDone: cp.parts.reduce((sum, part) => sum + part.size, 0) } : {};
-        return { key: u.key, uploadId: u.uploadId, initiated: u.initiated, resumable: !!cp, ...mine };
-      });
+      const here = new Map(local.map((entry) => [entry.cp.uploadId, entry]));
+      return Promise.all(
+        remote.map(async (u): Promise<UnfinishedUpload> => {
+          const listed = { key: u.key, uploadId: u.uploadId, initiated: u.initiated };
+          const entry = here.get(u.uploadId);
+          if (!entry) return { ...listed, resumable: false };
+          const { id, cp } = entry;
+          // The handle kept with the checkpoint (indexedDbStore): resumable without picking the file again.
+          const handle = cp.target && (await store!.getHandle?.(id).catch(() => null));
+          const mine = { ...(cp.name ? { name: cp.name } : {}), size: cp.size, bytesDone: cp.parts.reduce((sum, part) => sum + part.size, 0) };
+          return { ...listed, resumable: true, ...mine, ...(handle ? { resumeOptions: { ...cp.target!, body: handle } } : {}) };
+        }),
+      );
     },
   };
   return uploader;

@@ -146,6 +146,103 @@ describe("the client in Chromium", () => {
     }
   });
 
+  it("indexedDbStore keeps checkpoints and file handles across a reload; remove() drops both", async () => {
+    const page = await rig().page();
+    const stored = async () =>
+      page.evaluate(async () => {
+        const store = (window as any).cosDirect.indexedDbStore("store-contract");
+        const handle = await store.getHandle("cos-direct:upload:a");
+        return { keys: await store.keys("cos-direct:upload:"), a: await store.get("cos-direct:upload:a"), other: await store.get("other"), handle: handle && { isHandle: handle instanceof FileSystemFileHandle, name: handle.name, text: handle && (await (await handle.getFile()).text()) } };
+      });
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const handle = await root.getFileHandle("kept.txt", { create: true });
+      const writable = await handle.createWritable();
+      await writable.write("kept bytes");
+      await writable.close();
+      const store = (window as any).cosDirect.indexedDbStore("store-contract");
+      await store.set("cos-direct:upload:a", "first");
+      await store.set("cos-direct:upload:a", "second");
+      await store.set("cos-direct:upload:b", "b");
+      await store.set("other", "not a checkpoint");
+      await store.setHandle("cos-direct:upload:a", handle);
+    });
+    await page.reload();
+    await page.waitForFunction(() => (window as any).ready === true);
+    const before = await stored();
+    expect(before.keys.sort()).toEqual(["cos-direct:upload:a", "cos-direct:upload:b"]);
+    expect(before).toMatchObject({ a: "second", other: "not a checkpoint", handle: { isHandle: true, name: "kept.txt", text: "kept bytes" } });
+    await page.evaluate(() => (window as any).cosDirect.indexedDbStore("store-contract").remove("cos-direct:upload:a"));
+    expect(await stored()).toMatchObject({ keys: ["cos-direct:upload:b"], a: null, handle: null });
+  });
+
+  it("a file handle upload, reloaded mid-way, resumes from unfinished() without the file being picked again; no finished part is sent twice", async () => {
+    const { client } = rig();
+    const page = await rig().page();
+    client.resetCounters();
+    const size = 12 * MiB;
+    const endpoint = client.endpoint;
+    const token = await client.token("alice", 3600);
+    // A file in the origin private file system: a real FileSystemFileHandle, as showOpenFilePicker
+    // gives (whose dialog no automation can drive), with its read permission already granted.
+    const sha256 = await page.evaluate(async (size) => {
+      const bytes = new Uint8Array(size);
+      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+      const root = await navigator.storage.getDirectory();
+      const writable = await (await root.getFileHandle("picked.bin", { create: true })).createWritable();
+      await writable.write(bytes);
+      await writable.close();
+      return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    }, size);
+    client.fault({ kind: "delay", method: "PUT", query: "partNumber", delayMs: 150, count: 1000 });
+    try {
+      await page.evaluate(({ endpoint, token }) => {
+        const w = window as any;
+        navigator.storage.getDirectory().then(async (root) => {
+          const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, store: w.cosDirect.indexedDbStore(), chunkParallelLimit: 2 });
+          w.task = uploader.upload({ body: await root.getFileHandle("picked.bin") });
+        });
+      }, { endpoint, token });
+      await expect.poll(() => page.evaluate(() => (window as any).task?.progress.loaded ?? 0), { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(4 * MiB);
+      await page.reload();
+      await page.waitForFunction(() => (window as any).ready === true);
+      client.clearFaults();
+      // Parts whose bytes had all left the page land on cos-local after the delay, even with the page
+      // gone; one landing after the resume's listing would be sent again. Wait until none lands for 600 ms.
+      let last = "";
+      await expect.poll(() => {
+        const now = JSON.stringify(client.counters().parts);
+        const same = now === last;
+        last = now;
+        return same;
+      }, { timeout: 10_000, interval: 600 }).toBe(true);
+      const outcome = await page.evaluate(async ({ endpoint, token }) => {
+        const w = window as any;
+        const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, store: w.cosDirect.indexedDbStore() });
+        const [listed] = (await uploader.unfinished()).filter((u: any) => u.name === "picked.bin");
+        const options = listed.resumeOptions;
+        const seen = { filename: options.filename, isHandle: options.body instanceof FileSystemFileHandle, bytesDone: listed.bytesDone };
+        const result = await uploader.upload(options).done;
+        const left = (await uploader.unfinished()).filter((u: any) => u.uploadId === listed.uploadId);
+        const store = w.cosDirect.indexedDbStore();
+        return { seen, result, left, checkpoints: await store.keys("cos-direct:upload:") };
+      }, { endpoint, token });
+      expect(outcome.seen).toMatchObject({ filename: "picked.bin", isHandle: true });
+      expect(outcome.seen.bytesDone).toBeGreaterThanOrEqual(2 * MiB);
+      expect(outcome.result.size).toBe(size);
+      expect(await client.readBackSha256(outcome.result.key)).toBe(sha256);
+      // One multipart upload, resumed: each of its 12 parts reached COS once.
+      const perUpload = Object.values(client.counters().parts);
+      expect(perUpload).toHaveLength(1);
+      expect(Object.values(perUpload[0]).sort()).toEqual(Array(12).fill(1));
+      expect(outcome.left).toEqual([]);
+      expect(outcome.checkpoints).toEqual([]);
+      await rig().screenshot(page, "client-file-handle-resumed", `resumed after a reload from its file handle: ${outcome.result.key}, ${outcome.result.size} bytes`);
+    } finally {
+      client.clearFaults();
+    }
+  });
+
   it("fails within seconds with the CORS message when the bucket's CORS hides ETag", async () => {
     const { client, origin } = rig();
     await rig().setBucketCors(corsHidingEtag(origin));
