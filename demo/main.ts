@@ -1,11 +1,14 @@
 // The demo page: the client's browser entry (client/index.ts) with no framework. Each picked or
 // dropped file becomes an upload task and a row (progress, speed, ETA, state, pause / resume /
-// cancel; key, ETag, CRC64 and a download link when done). Checkpoints live in localStorage (the
-// browser entry's default), so picking the same file after a reload resumes it. The functions' URL
+// cancel; key, ETag, CRC64 and a download link when done). Checkpoints live in IndexedDB
+// (indexedDbStore), so picking the same file after a reload resumes it. Where the browser has the
+// File System Access API (Chromium), files are picked and dropped as file handles, which the store
+// keeps: after a reload, "Unfinished uploads" resumes them with one click, without picking them
+// again. The functions' URL
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { checkSetup, createUploader, type Progress, type SetupReport, type TaskState, type UploadResult, type UploadTask } from "../client/index";
+import { checkSetup, createUploader, indexedDbStore, type FileHandle, type Progress, type SetupReport, type TaskState, type UnfinishedUpload, type UploadResult, type UploadTask } from "../client/index";
 import { formatBytes } from "./format";
 
 interface DemoConfig {
@@ -46,6 +49,7 @@ function explain(error: unknown): string {
     case "IntegrityError":
       return "The data COS stored differs from the file (checksum mismatch): the file may have changed while it was uploading. Upload it again.";
     case "SourceError":
+      if ((e as { cause?: { name?: string } }).cause?.name === "NotAllowedError") return "The browser was not allowed to read this file. Press Resume and allow access, or pick the file again.";
       return "This file can no longer be read: it was moved, deleted or changed after you picked it. Pick it again to resume.";
     case "ApiError":
       if (e.status === 401) return "Your session has expired. Reload the page.";
@@ -197,20 +201,97 @@ function setupUnreachable(api: string, error: unknown): void {
   });
 }
 
+/** A picked or dropped file: the File (its name and size for the row) and what to upload, the File or its handle. */
+interface Picked {
+  file: File;
+  body: File | FileHandle;
+}
+
+/** The File System Access API's picker (Chromium); its handles let an upload resume after a reload without picking the file again. */
+type OpenFilePicker = (options: { multiple: boolean }) => Promise<FileHandle[]>;
+const openFilePicker = (window as unknown as { showOpenFilePicker?: OpenFilePicker }).showOpenFilePicker;
+
+/** The picked files as handles; a dismissed picker is no files, another failure is said. */
+async function pickWithHandles(picker: OpenFilePicker): Promise<Picked[]> {
+  try {
+    const handles = await picker({ multiple: true });
+    return await Promise.all(handles.map(async (handle) => ({ file: (await handle.getFile()) as File, body: handle })));
+  } catch (error) {
+    if ((error as Error)?.name !== "AbortError") say(`The file picker failed: ${(error as Error)?.message ?? error}`);
+    return [];
+  }
+}
+
+/**
+ * A drop's files, as handles where the browser gives them (Chromium's getAsFileSystemHandle). Both
+ * are asked for during the drop event: its DataTransfer is emptied once the event is over.
+ */
+function dropped(transfer: DataTransfer | null): Promise<Picked[]> {
+  type Item = DataTransferItem & { getAsFileSystemHandle?(): Promise<{ kind: string } | null> };
+  const items = [...(transfer?.items ?? [])].filter((item) => item.kind === "file") as Item[];
+  const asked = items.map((item) => ({ file: item.getAsFile(), handle: item.getAsFileSystemHandle?.().catch(() => null) }));
+  return Promise.all(
+    asked.map(async ({ file, handle }) => {
+      const kept = await handle;
+      return { file: file!, body: kept?.kind === "file" ? (kept as FileHandle) : file! };
+    }),
+  );
+}
+
+/** An unfinished upload's entry: what COS holds, and a Resume button when this browser kept the file's handle. */
+function unfinishedItem(u: UnfinishedUpload, resume: (options: NonNullable<UnfinishedUpload["resumeOptions"]>) => Promise<void>): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset.uploadId = u.uploadId;
+  const sent = `${u.name ?? u.key}: ${formatBytes(u.bytesDone ?? 0)} of ${formatBytes(u.size ?? 0)} sent (${u.key}).`;
+  if (!u.resumable) li.textContent = `${u.key} (started ${new Date(u.initiated).toLocaleString()}): started in another browser or device, so it cannot resume here.`;
+  else if (!u.resumeOptions) li.textContent = `${sent} Pick the same file to resume.`;
+  else {
+    const options = u.resumeOptions;
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: "Resume" });
+    button.setAttribute("aria-label", `Resume ${u.name ?? u.key}`);
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      void resume(options).finally(() => (button.disabled = false));
+    });
+    li.append(`${sent} `, button);
+  }
+  return li;
+}
+
 async function main(): Promise<void> {
   const config = (await (await fetch("/config.json")).json()) as DemoConfig;
-  const uploader = createUploader({ endpoint: config.api, getToken: devToken });
+  const uploader = createUploader({ endpoint: config.api, getToken: devToken, store: indexedDbStore() });
 
-  const start = (files: Iterable<File>) => {
-    for (const file of files) {
-      addRow(file, (handlers) => uploader.upload({ body: file, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+  const start = (picked: Iterable<Picked>, named: { key?: string; filename?: string } = {}) => {
+    for (const { file, body } of picked) {
+      addRow(file, (handlers) => uploader.upload({ ...named, body, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+    }
+  };
+  /** Resumes an unfinished upload from its kept handle; the browser asks the person to allow reading the file again (this runs from the click). */
+  const resume = async (options: NonNullable<UnfinishedUpload["resumeOptions"]>) => {
+    const { body: handle, ...named } = options;
+    try {
+      if (handle.requestPermission && (await handle.requestPermission({ mode: "read" })) !== "granted") {
+        return say(`${handle.name}: reading it was not allowed, so it cannot resume. Pick it again to resume it.`);
+      }
+      start([{ file: (await handle.getFile()) as File, body: handle }], named);
+    } catch (error) {
+      say(`${handle.name}: ${explain(error)}`);
     }
   };
   const input = $<HTMLInputElement>("#files");
   input.addEventListener("change", () => {
-    start(input.files ?? []);
+    start([...(input.files ?? [])].map((file) => ({ file, body: file })));
     input.value = "";
   });
+  // With the File System Access API, the same button (label and input, by click or keyboard) opens
+  // its picker instead, for handles.
+  if (openFilePicker) {
+    input.addEventListener("click", (event) => {
+      event.preventDefault();
+      void pickWithHandles(openFilePicker).then((picked) => start(picked));
+    });
+  }
   const drop = $<HTMLDivElement>("#drop");
   drop.addEventListener("dragover", (event) => {
     event.preventDefault();
@@ -220,7 +301,7 @@ async function main(): Promise<void> {
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    start(event.dataTransfer?.files ?? []);
+    void dropped(event.dataTransfer).then((picked) => start(picked));
   });
   $("#pause-all").addEventListener("click", () => uploader.pauseAll());
   $("#resume-all").addEventListener("click", () => uploader.resumeAll());
@@ -233,14 +314,7 @@ async function main(): Promise<void> {
       list.replaceChildren(
         ...items
           .filter((u) => !running.has(u.uploadId))
-          .map((u) => {
-            const li = document.createElement("li");
-            li.dataset.uploadId = u.uploadId;
-            li.textContent = u.resumable
-              ? `${u.name ?? u.key}: ${formatBytes(u.bytesDone ?? 0)} of ${formatBytes(u.size ?? 0)} sent (${u.key}). Pick the same file to resume.`
-              : `${u.key} (started ${new Date(u.initiated).toLocaleString()}): started in another browser or device, so it cannot resume here.`;
-            return li;
-          }),
+          .map((u) => unfinishedItem(u, resume)),
       );
       if (!list.children.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
     } catch (error) {

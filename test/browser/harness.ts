@@ -61,8 +61,11 @@ export interface BrowserHarness {
   client: ClientHarness;
   /** The page server's origin, `http://127.0.0.1:<port>`. */
   origin: string;
-  /** A fresh page (own context: own localStorage) at `path` (default the test page, client loaded). */
-  page(path?: string): Promise<Page>;
+  /**
+   * A fresh page (own context: own localStorage) at `path` (default the test page, client loaded);
+   * `init` runs in every document of it before the page's scripts (e.g. standing in for a browser dialog).
+   */
+  page(path?: string, init?: () => void): Promise<Page>;
   /** Saves a full-page PNG as test-results/browser/<name>.png and returns its path. A `caption`
    *  (the test's outcome) is added to the page first, so a screenshot of the bare test page says something. */
   screenshot(page: Page, name: string, caption?: string): Promise<string>;
@@ -96,9 +99,10 @@ export async function startBrowserHarness(options: BrowserHarnessOptions = {}): 
       browser,
       client,
       origin,
-      async page(path = "/") {
+      async page(path = "/", init) {
         const context = await running.browser.newContext({ viewport: { width: 1100, height: 800 } });
         contexts.push(context);
+        if (init) await context.addInitScript(init);
         const page = await context.newPage();
         await page.goto(origin + path);
         // The test page sets window.ready once the client is loaded; a page mounted at "/" instead (the demo) sets body[data-ready].
