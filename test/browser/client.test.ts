@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { corsHidingEtag, useBrowserHarness } from "./harness";
+import { corsHidingEtag, partsSettled, useBrowserHarness, writeOpfsFile } from "./harness";
 
 const MiB = 1024 * 1024;
 const rig = useBrowserHarness();
@@ -183,17 +183,7 @@ describe("the client in Chromium", () => {
     const size = 12 * MiB;
     const endpoint = client.endpoint;
     const token = await client.token("alice", 3600);
-    // A file in the origin private file system: a real FileSystemFileHandle, as showOpenFilePicker
-    // gives (whose dialog no automation can drive), with its read permission already granted.
-    const sha256 = await page.evaluate(async (size) => {
-      const bytes = new Uint8Array(size);
-      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
-      const root = await navigator.storage.getDirectory();
-      const writable = await (await root.getFileHandle("picked.bin", { create: true })).createWritable();
-      await writable.write(bytes);
-      await writable.close();
-      return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
-    }, size);
+    const sha256 = await writeOpfsFile(page, "picked.bin", size);
     client.fault({ kind: "delay", method: "PUT", query: "partNumber", delayMs: 150, count: 1000 });
     try {
       await page.evaluate(({ endpoint, token }) => {
@@ -207,15 +197,7 @@ describe("the client in Chromium", () => {
       await page.reload();
       await page.waitForFunction(() => (window as any).ready === true);
       client.clearFaults();
-      // Parts whose bytes had all left the page land on cos-local after the delay, even with the page
-      // gone; one landing after the resume's listing would be sent again. Wait until none lands for 600 ms.
-      let last = "";
-      await expect.poll(() => {
-        const now = JSON.stringify(client.counters().parts);
-        const same = now === last;
-        last = now;
-        return same;
-      }, { timeout: 10_000, interval: 600 }).toBe(true);
+      await partsSettled(client); // a part landing after the resume's listing would be sent again
       const outcome = await page.evaluate(async ({ endpoint, token }) => {
         const w = window as any;
         const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, store: w.cosDirect.indexedDbStore() });

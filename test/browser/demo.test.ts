@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_SUBJECT, demoRoutes, serveRoutes } from "../../scripts/demo-server";
-import { corsHidingEtag, useBrowserHarness } from "./harness";
+import { corsHidingEtag, partsSettled, useBrowserHarness, writeOpfsFile } from "./harness";
 
 const MiB = 1024 * 1024;
 const rig = useBrowserHarness({ routes: (client) => demoRoutes({ api: client.endpoint, token: (sub, ttl) => client.token(sub, ttl) }) });
@@ -124,19 +124,12 @@ describe("the demo page in Chromium", () => {
 
   it("with the File System Access API, a picked file resumes after a reload from Unfinished uploads with one click, without being picked again; no finished part is sent twice", async () => {
     // The picker's dialog cannot be driven by automation (playwright#8850): this stands in for it,
-    // giving a real FileSystemFileHandle from the origin private file system.
+    // giving a real FileSystemFileHandle from the origin private file system (writeOpfsFile).
     const page = await openDemo(() => {
       (window as unknown as { showOpenFilePicker: () => Promise<FileSystemFileHandle[]> }).showOpenFilePicker = async () => [await (await navigator.storage.getDirectory()).getFileHandle("handle.bin")];
     });
     const size = 20 * MiB;
-    const sha256 = await page.evaluate(async (size) => {
-      const bytes = new Uint8Array(size);
-      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
-      const writable = await (await (await navigator.storage.getDirectory()).getFileHandle("handle.bin", { create: true })).createWritable();
-      await writable.write(bytes);
-      await writable.close();
-      return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
-    }, size);
+    const sha256 = await writeOpfsFile(page, "handle.bin", size);
     const client = rig().client;
     client.resetCounters();
     slowParts(80);
@@ -144,14 +137,7 @@ describe("the demo page in Chromium", () => {
     await waitPercent(page, "handle.bin", 30);
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
-    // Parts whose bytes had all left the page still land (after the delay); wait until none does for 500 ms.
-    let last = "";
-    await expect.poll(() => {
-      const now = JSON.stringify(client.counters().parts);
-      const same = now === last;
-      last = now;
-      return same;
-    }, { timeout: 10_000, interval: 500 }).toBe(true);
+    await partsSettled(client); // a part landing after the resume's listing would be sent again
     client.clearFaults();
     const item = page.locator("#unfinished li", { hasText: "handle.bin" });
     expect(await item.textContent()).toMatch(/^handle\.bin: [\d.]+ MB of 20 MB sent \(.+\)\. Resume$/);

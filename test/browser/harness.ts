@@ -16,7 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { corsToXml, type CorsConfiguration } from "../../emulator/cors";
 import { authorization, keyTime } from "../../functions/cos/sign";
 import { send, serveRoutes, type Route } from "../../scripts/demo-server";
@@ -161,4 +161,43 @@ export function useBrowserHarness(options: BrowserHarnessOptions = {}): () => Br
 /** A CORS configuration for the page's origin that does NOT expose ETag (the misconfiguration users hit). */
 export function corsHidingEtag(origin: string): CorsConfiguration {
   return { rules: [{ id: "hides-etag", allowedOrigins: [origin], allowedMethods: ["GET", "PUT", "POST", "DELETE", "HEAD"], allowedHeaders: ["*"], exposeHeaders: ["x-cos-request-id"], maxAgeSeconds: 0 }] };
+}
+
+/**
+ * Waits until cos-local accepts no part for `quietMs`. After a page reload, parts whose bytes had all
+ * left the page still land (after a delay fault); one landing after a resume's listing of the parts
+ * would be sent again, so resume tests wait for this first.
+ */
+export async function partsSettled(client: ClientHarness, quietMs = 600): Promise<void> {
+  let last = "";
+  await expect
+    .poll(
+      () => {
+        const now = JSON.stringify(client.counters().parts);
+        const same = now === last;
+        last = now;
+        return same;
+      },
+      { timeout: 10_000, interval: quietMs },
+    )
+    .toBe(true);
+}
+
+/**
+ * Writes `size` random bytes to `name` in the page's origin private file system and returns their
+ * SHA-256 (hex). Its handles are real FileSystemFileHandles, read permission granted, as
+ * showOpenFilePicker gives (whose dialog no automation can drive: playwright#8850).
+ */
+export function writeOpfsFile(page: Page, name: string, size: number): Promise<string> {
+  return page.evaluate(
+    async ({ name, size }) => {
+      const bytes = new Uint8Array(size);
+      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+      const writable = await (await (await navigator.storage.getDirectory()).getFileHandle(name, { create: true })).createWritable();
+      await writable.write(bytes);
+      await writable.close();
+      return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+    },
+    { name, size },
+  );
 }
