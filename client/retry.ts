@@ -2,6 +2,7 @@
 // network errors, 5xx and 429 are retried with exponential backoff and full jitter, Retry-After is
 // honoured, an expired presigned URL (403 "Request has expired") is signed again rather than
 // retried as is, and any other 4xx is final. The attempt counter resets once the task made progress.
+// While the browser is offline, network errors wait for it to come back instead of using attempts up.
 
 import { abortError, isApiError, isHttpError, isNetworkError } from "./errors";
 import type { RetryOptions } from "./types";
@@ -106,7 +107,38 @@ export function notRetried<T extends object>(error: T): T {
   return error;
 }
 
-/** Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress. */
+/** A browser that knows it has no network (navigator.onLine is false; true proves nothing). */
+const isOffline = () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
+
+/**
+ * Resolves once the browser is back online (its "online" event, or a look every few seconds where
+ * there is none), or rejects with an AbortError when `signal` aborts first.
+ */
+export function backOnline(signal?: AbortSignal, pollMs = 3000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const events = globalThis as { addEventListener?: EventTarget["addEventListener"]; removeEventListener?: EventTarget["removeEventListener"] };
+    const poll = setInterval(() => isOffline() || finish(), pollMs);
+    const finish = (error?: Error) => {
+      clearInterval(poll);
+      events.removeEventListener?.("online", onOnline);
+      signal?.removeEventListener("abort", onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onOnline = () => finish();
+    const onAbort = () => finish(abortError());
+    events.addEventListener?.("online", onOnline);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else if (!isOffline()) onOnline();
+  });
+}
+
+/**
+ * Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress.
+ * A network error while the browser is offline is not an attempt: the loop waits for the network to
+ * come back (a tunnel, a lift, a plane), then tries again at once.
+ */
 export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
   let attempt = 0;
   let mark = context.progressMark?.();
@@ -117,6 +149,10 @@ export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext):
       if (context.signal?.aborted || givenUp.has(error as object)) throw error;
       const decision = shouldRetry(error);
       if (!decision) throw error;
+      if (isNetworkError(error) && isOffline()) {
+        await backOnline(context.signal);
+        continue;
+      }
       const now = context.progressMark?.();
       if (now !== mark) {
         attempt = 0;

@@ -303,6 +303,9 @@ async function main(): Promise<void> {
     drop.classList.remove("over");
     void dropped(event.dataTransfer).then((picked) => start(picked));
   });
+  // The client holds its retries while the browser is offline; the page says why nothing moves.
+  window.addEventListener("offline", () => say("You are offline. Uploads wait, and go on by themselves when the connection is back."));
+  window.addEventListener("online", () => say("Back online: uploads go on."));
   $("#pause-all").addEventListener("click", () => uploader.pauseAll());
   $("#resume-all").addEventListener("click", () => uploader.resumeAll());
 

@@ -146,6 +146,39 @@ describe("the client in Chromium", () => {
     }
   });
 
+  it("offline mid-upload for longer than every retry would take, the upload waits and completes once back online", async () => {
+    const { client } = rig();
+    const page = await rig().page();
+    const key = "users/alice/browser/offline.bin";
+    const size = 12 * MiB;
+    client.fault({ kind: "delay", method: "PUT", query: "partNumber", delayMs: 100, count: 1000 });
+    try {
+      await page.evaluate(({ endpoint, token, key, size }) => {
+        const w = window as any;
+        const bytes = new Uint8Array(size);
+        for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+        w.sha256 = crypto.subtle.digest("SHA-256", bytes).then((d) => [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join(""));
+        // Retries that give up within a quarter of a second once online.
+        const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, chunkParallelLimit: 2, retry: { attempts: 3, baseDelay: 20, maxDelay: 50 } });
+        w.task = uploader.upload({ key, body: new Blob([bytes]) });
+        w.outcome = w.task.done.then((r: unknown) => ({ result: r }), (e: Error) => ({ error: `${e.name}: ${e.message}` }));
+      }, { endpoint: client.endpoint, token: await client.token("alice"), key, size });
+      await expect.poll(() => page.evaluate(() => (window as any).task.progress.loaded), { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(2 * MiB);
+      await page.context().setOffline(true);
+      await new Promise((r) => setTimeout(r, 1500));
+      const offline = await page.evaluate(() => ({ onLine: navigator.onLine, state: (window as any).task.state, loaded: (window as any).task.progress.loaded }));
+      expect(offline).toMatchObject({ onLine: false, state: "uploading" });
+      await page.context().setOffline(false);
+      const outcome = await page.evaluate(() => (window as any).outcome);
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.result.size).toBe(size);
+      expect(await client.readBackSha256(key)).toBe(await page.evaluate(() => (window as any).sha256));
+    } finally {
+      await page.context().setOffline(false);
+      client.clearFaults();
+    }
+  });
+
   it("indexedDbStore keeps checkpoints and file handles across a reload; remove() drops both", async () => {
     const page = await rig().page();
     const stored = async () =>

@@ -154,6 +154,25 @@ describe("the demo page in Chromium", () => {
     await rig().screenshot(page, "demo-handle-resumed");
   });
 
+  it("offline mid-upload, the page says the uploads wait; back online, they finish", async () => {
+    const { f, page } = await uploadUntil("offline.bin", 12 * MiB, 10);
+    // Everything #status says, in order (a later message may replace one before the test looks).
+    await page.evaluate(() => {
+      const said: string[] = ((window as unknown as { said: string[] }).said = []);
+      const status = document.getElementById("status")!;
+      new MutationObserver(() => said.push(status.textContent ?? "")).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    const said = () => page.evaluate(() => (window as unknown as { said: string[] }).said);
+    await page.context().setOffline(true);
+    await expect.poll(() => page.locator("#status").textContent()).toMatch(/^You are offline\. Uploads wait/);
+    await rig().screenshot(page, "demo-offline");
+    // (That the client holds its retries however long the browser is offline is client.test.ts's.)
+    await page.context().setOffline(false);
+    await expect.poll(() => stateOf(page, "offline.bin"), { timeout: 60_000 }).toBe("done");
+    await expect.poll(said).toEqual([expect.stringMatching(/^You are offline/), expect.stringMatching(/^Back online/), "offline.bin is uploaded."]);
+    expect(await readBackSha(page, "offline.bin")).toBe(f.sha256);
+  });
+
   it("from the keyboard: the first Tab reaches the file picker (its ring on the visible button), Pause all and Resume all stop and restart every upload", async () => {
     const a = await file("all-a.bin", 8 * MiB);
     const b = await file("all-b.bin", 8 * MiB + 3);

@@ -3,10 +3,10 @@
 // that name the request, the status and COS's request id.
 
 import { inspect } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, CorsError, HttpError, NetworkError, createUploader, isHttpError, retryDelay, shouldRetry } from "../../client/node";
 import type { HttpStack } from "../../client/types";
-import { withRetry } from "../../client/retry";
+import { backOnline, withRetry } from "../../client/retry";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
 
@@ -87,6 +87,86 @@ describe("withRetry", () => {
       throw cosError(400, "InvalidArgument");
     }, { options: opts }).catch(() => undefined);
     expect(tries).toBe(1);
+  });
+});
+
+describe("offline (navigator.onLine false)", () => {
+  /** A browser-like global: navigator.onLine and the window's online event. */
+  function browserNetwork(onLine: boolean) {
+    const events = new EventTarget();
+    const navigator = { onLine };
+    vi.stubGlobal("navigator", navigator);
+    vi.stubGlobal("addEventListener", events.addEventListener.bind(events));
+    vi.stubGlobal("removeEventListener", events.removeEventListener.bind(events));
+    return {
+      goOnline() {
+        navigator.onLine = true;
+        events.dispatchEvent(new Event("online"));
+      },
+      goOffline() {
+        navigator.onLine = false;
+      },
+    };
+  }
+  afterEach(() => vi.unstubAllGlobals());
+  const offlineError = () => new NetworkError("PUT", "https://b.test/k");
+
+  it("network errors while offline use no attempts: the loop waits for the online event, then tries at once", async () => {
+    const network = browserNetwork(false);
+    let tries = 0;
+    const run = withRetry(async () => {
+      tries++;
+      if (tries === 1) throw offlineError(); // lost the network
+      if (navigator.onLine === false) throw new Error("tried again while still offline");
+      return "ok";
+    }, { options: { attempts: 1, baseDelay: 1, maxDelay: 1 } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tries).toBe(1); // waiting, not failed: with attempts 1 an online failure would be final
+    network.goOnline();
+    expect(await run).toBe("ok");
+    expect(tries).toBe(2);
+  });
+
+  it("online, network errors count as before", async () => {
+    browserNetwork(true);
+    let tries = 0;
+    const error = await withRetry(async () => {
+      tries++;
+      throw offlineError();
+    }, { options: { attempts: 3, baseDelay: 1, maxDelay: 1 } }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(tries).toBe(3);
+  });
+
+  it("offline, other failures are not held: a 4xx is final at once", async () => {
+    browserNetwork(false);
+    let tries = 0;
+    const error = await withRetry(async () => {
+      tries++;
+      throw cosError(403, "AccessDenied");
+    }, { options: opts }).catch((e: Error) => e);
+    expect(isHttpError(error)).toBe(true);
+    expect(tries).toBe(1);
+  });
+
+  it("a pause (the signal) ends the wait with an AbortError", async () => {
+    browserNetwork(false);
+    const controller = new AbortController();
+    const run = withRetry(() => Promise.reject(offlineError()), { options: opts, signal: controller.signal }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    expect(await run).toMatchObject({ name: "AbortError" });
+  });
+
+  it("without an online event (a runtime that has none), navigator.onLine is looked at again", async () => {
+    vi.stubGlobal("navigator", { onLine: false });
+    let back = false;
+    const wait = backOnline(undefined, 10).then(() => (back = true));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(back).toBe(false);
+    (navigator as { onLine: boolean }).onLine = true;
+    await wait;
+    expect(back).toBe(true);
   });
 });
 
