@@ -199,6 +199,11 @@ export interface UploadOptions {
   onHashProgress?: (progress: { loaded: number; total: number; percent: number }) => void;
   onTaskReady?: (taskId: string) => void;
   onStateChange?: (state: TaskState, task: UploadTask) => void;
+  /**
+   * Aborting it cancels the task, as cancel() does (the upload is aborted on COS, `done` rejects
+   * with CancelledError); too late once the task is completing.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadTask {

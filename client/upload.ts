@@ -108,8 +108,10 @@ export class Task implements UploadTask {
   private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
   done!: Promise<UploadResult>;
 
-  /** The task's options but its body, which is kept apart so a finished task lets it go. */
-  readonly options: Omit<UploadOptions, "body">;
+  /** The task's options but its body (kept apart so a finished task lets it go) and its signal. */
+  readonly options: Omit<UploadOptions, "body" | "signal">;
+  /** Stops listening to the caller's signal (once done or cancelled). */
+  private unlisten?: () => void;
   /** Until done or cancelled (a failed task may be resumed): uploader.tasks() keeps finished tasks, not their bytes. */
   private body: UploadOptions["body"] | undefined;
 
@@ -117,9 +119,17 @@ export class Task implements UploadTask {
     options: UploadOptions,
     private readonly deps: TaskDeps,
   ) {
-    const { body, ...rest } = options;
+    const { body, signal, ...rest } = options;
     this.options = rest;
     this.body = body;
+    if (signal) {
+      // An abort is a cancel (aborted on COS, `done` rejects with CancelledError), also when it
+      // happened before upload() was called.
+      const onAbort = () => void this.cancel();
+      if (signal.aborted) queueMicrotask(onAbort);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     this.newDone();
     this.last = { loaded: 0, total: knownSize(options.body) ?? 0, speed: 0, percent: 0, eta: null };
     const path = (options.body as { path?: unknown } | null | undefined)?.path;
@@ -492,6 +502,7 @@ export class Task implements UploadTask {
   private release(): void {
     this.body = undefined;
     this.window = undefined;
+    this.unlisten?.();
   }
 
   private cleanup(): void {

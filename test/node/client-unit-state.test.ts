@@ -4,7 +4,7 @@
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createUploader, isCancelledError, isHttpError, memoryStore, TRANSITIONS } from "../../client/node";
 import type { TaskState, UploadBody } from "../../client/types";
 import { bytes } from "../shared/bytes";
@@ -106,6 +106,32 @@ describe("states of a task", () => {
     expect((error as Error).message).toContain("users/test/c.bin");
     expect(cos.aborted).toEqual([uploadId]);
     expect(cos.find("DELETE", `/v1/uploads/${uploadId}`)).toHaveLength(1);
+  });
+
+  it("aborting the upload's signal cancels it (aborted on COS, CancelledError), also a signal aborted before upload(); a finished task stops listening", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 50;
+    const controller = new AbortController();
+    const task = setup(cos).upload({ key: "users/test/signal.bin", body: bytes(5000, 3), signal: controller.signal });
+    await until(() => cos.partPuts().length > 0, "a part PUT");
+    controller.abort();
+    const error = await task.done.catch((e: unknown) => e);
+    expect(isCancelledError(error)).toBe(true);
+    expect(task.state).toBe("cancelled");
+    expect(cos.aborted).toEqual([task.uploadId]);
+
+    const early = setup(cos).upload({ key: "users/test/early.bin", body: bytes(500, 4), signal: AbortSignal.abort() });
+    expect(isCancelledError(await early.done.catch((e: unknown) => e))).toBe(true);
+    expect(cos.find("PUT", /early\.bin/)).toHaveLength(0);
+
+    // Done, the task stops listening (a long-lived signal does not keep every finished task).
+    const later = new AbortController();
+    const removed = vi.spyOn(later.signal, "removeEventListener");
+    const finished = setup(cos).upload({ key: "users/test/later.bin", body: bytes(500, 5), signal: later.signal });
+    await finished.done;
+    expect(removed).toHaveBeenCalledWith("abort", expect.any(Function));
+    later.abort();
+    expect(finished.state).toBe("done");
   });
 
   it("pause and cancel do not wait on a signing call that hangs (the shared first batch is aborted with the run)", async () => {
