@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it, vi } from "vitest";
 import { createUploader, isCancelledError, isHttpError, memoryStore, TRANSITIONS } from "../../client/node";
-import type { TaskState, UploadBody } from "../../client/types";
+import type { HttpStack, TaskState, UploadBody } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos, until } from "./client-fake";
 
@@ -390,16 +390,24 @@ describe("state announcements", () => {
 
   it("a part answering in the same tick as pause does not bring the paused task's speed back", async () => {
     const cos = new FakeCos();
-    cos.putDelay = 30;
-    const uploader = setup(cos, { chunkParallelLimit: 2 });
-    const task = uploader.upload({ key: "users/test/p.bin", body: bytes(10_000, 65) });
-    await until(() => task.progress.loaded > 0);
-    // Pause right as the next answers arrive: the fake answers the parts in flight regardless.
-    await new Promise((r) => setTimeout(r, 25));
-    task.pause();
+    cos.putDelay = 10;
+    let task: ReturnType<ReturnType<typeof setup>["upload"]> | undefined;
+    let answered = 0;
+    // Part 2's answer is in hand, and the pause runs before the engine gets to handle it.
+    const stack: HttpStack = {
+      ...cos.stack,
+      async send(request) {
+        const response = await cos.stack.send(request);
+        if (request.url.includes("partNumber=") && ++answered === 2) queueMicrotask(() => task!.pause());
+        return response;
+      },
+    };
+    const uploader = setup(cos, { chunkParallelLimit: 1, httpStack: stack });
+    task = uploader.upload({ key: "users/test/p.bin", body: bytes(10_000, 65) });
     const moving: number[] = [];
+    await until(() => task!.state === "paused", "the pause");
     uploader.on("progress", (t) => t === task && moving.push(t.progress.speed));
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
     expect(task.state).toBe("paused");
     expect(task.progress.speed).toBe(0);
     expect(moving).toEqual([]);
