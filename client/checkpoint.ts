@@ -2,7 +2,7 @@
 // a crash, in the uploader's Store under a fingerprint of the upload; Web Locks keep two tabs from
 // resuming the same upload at once.
 
-import type { FileHandle, FileSource, Store } from "./types";
+import type { FileHandle, FileSource, KeptOptions, Store } from "./types";
 
 export const CHECKPOINT_PREFIX = "cos-direct:upload:";
 
@@ -25,8 +25,10 @@ export interface Checkpoint {
   /** The source's name (File.name, the path's base name), for "resume your uploads" screens. */
   name?: string;
   parts: DonePart[];
-  /** How upload() named it (by key, or by filename: the functions chose the key), so it can be resumed by the same fingerprint. */
-  target?: { key: string } | { filename: string };
+  /** The file's lastModified when the upload started: a resume by this checkpoint's id checks the file is the same. */
+  lastModified?: number;
+  /** What upload() asked for (key or filename, content type, metadata...), for resumeOptions. */
+  options?: KeptOptions;
   /** Unix ms of the last write (for "resume your uploads" screens). */
   updatedAt: number;
 }
@@ -73,10 +75,9 @@ export class CheckpointWriter {
     this.chain = this.chain
       .then(async () => {
         await this.store?.set(this.id, text);
-        if (this.handle && this.store?.setHandle) {
-          await this.store.setHandle(this.id, this.handle);
-          this.handle = undefined;
-        }
+        const handle = this.handle;
+        this.handle = undefined; // tried once: a handle the store cannot keep is not tried on every part
+        if (handle) await this.store?.setHandle?.(this.id, handle);
       })
       .catch(() => undefined);
     return this.chain;

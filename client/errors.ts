@@ -144,7 +144,7 @@ export class SourceError extends Error {
     override readonly cause?: unknown,
   ) {
     const refused = (cause as Error | undefined)?.name === "NotAllowedError"; // a file handle's read permission
-    const why = refused ? "the browser was not allowed to read it; resume from a click and allow access, or pick it again" : "it was moved, deleted or changed while uploading; pick it again to resume";
+    const why = refused ? "the person has to allow reading it again (or pick it again)" : "it was moved, deleted or changed while uploading; pick it again to resume";
     super(`could not read ${source}${cause instanceof Error && cause.message ? ` (${cause.message})` : ""}: ${why}`);
   }
 }

@@ -1,5 +1,5 @@
 // Browser entry (`cos-direct` "browser" export): XHR transport (upload progress, abort), checkpoints in
-// localStorage when there is one, else in memory.
+// localStorage when there is one, else in memory; indexedDbStore (browsers only) keeps file handles too.
 
 import { memoryStore, webStorageStore } from "./platform/stores";
 import { xhrStack } from "./platform/xhr";
@@ -8,6 +8,7 @@ import { createUploaderFor } from "./uploader";
 import type { HttpStack, Uploader, UploaderOptions } from "./types";
 
 export * from "./shared-exports";
+export { indexedDbStore } from "./platform/indexeddb";
 
 /** XHR where there is one (real upload progress), else fetch. */
 export function defaultStack(): HttpStack {

@@ -6,7 +6,6 @@ export type * from "./types";
 export { Crc64, crc64, crc64Combine } from "./crc64";
 export { checkSetup, type CheckSetupOptions, type SetupReport } from "./diagnostics";
 export { memoryStore, webStorageStore } from "./platform/stores";
-export { indexedDbStore } from "./platform/indexeddb";
 export { xhrStack } from "./platform/xhr";
 export { fetchStack } from "./platform/fetch";
 export { shouldRetry, retryDelay } from "./retry";

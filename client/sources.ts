@@ -31,14 +31,13 @@ export function isFileHandle(body: unknown): body is FileHandle {
 
 /**
  * The File a handle opens. A handle read back from IndexedDB after a reload has lost its read
- * permission: it is asked for again (the browser shows a prompt, which needs a click). A refusal,
- * or a file gone, is a SourceError naming the file.
+ * permission, and only the app can ask for it again (the browser's prompt needs a click, long gone
+ * when a queued task runs): without it, or with a file gone, a SourceError naming the file.
  */
 async function openHandle(handle: FileHandle): Promise<FileSource> {
   try {
     if (handle.queryPermission && (await handle.queryPermission({ mode: "read" })) !== "granted") {
-      const answer = await handle.requestPermission?.({ mode: "read" });
-      if (answer !== "granted") throw Object.assign(new Error("permission to read it was not granted"), { name: "NotAllowedError" });
+      throw Object.assign(new Error('no permission to read it: call handle.requestPermission({ mode: "read" }) from a click first'), { name: "NotAllowedError" });
     }
     return blobSource(await handle.getFile());
   } catch (error) {

@@ -100,10 +100,13 @@ export interface Store {
 export interface FileHandle {
   readonly kind: "file";
   readonly name: string;
-  getFile(): Promise<Blob>;
-  /** Chromium: "granted", "prompt" or "denied" (a handle read back from IndexedDB starts at "prompt"). */
+  getFile(): Promise<File>;
+  /**
+   * Chromium: "granted", "prompt" or "denied". A handle read back from IndexedDB after a reload is
+   * at "prompt": the upload then fails with a SourceError until the app calls requestPermission.
+   */
   queryPermission?(descriptor: { mode: "read" }): Promise<string>;
-  /** Asks the person; needs a click (user activation) unless already granted. */
+  /** Asks the person; only from a click (user activation), so the app calls it, never the client. */
   requestPermission?(descriptor: { mode: "read" }): Promise<string>;
 }
 
@@ -204,7 +207,16 @@ export interface UploadOptions {
    * with CancelledError); too late once the task is completing.
    */
   signal?: AbortSignal;
+  /**
+   * The checkpoint of an unfinished upload to continue (`resumeOptions` sets it). The body must be
+   * the file it was made for: one changed since (size, lastModified) fails with a SourceError, and
+   * the old upload is aborted on COS. Cancelling the task, even before it runs, aborts that upload.
+   */
+  checkpoint?: string;
 }
+
+/** The upload() options a checkpoint keeps, so that an upload resumed from it asks for the same. */
+export type KeptOptions = Pick<UploadOptions, "key" | "filename" | "contentType" | "metadata" | "storageClass" | "headers" | "trafficLimit">;
 
 export interface UploadTask {
   readonly id: string;
@@ -238,10 +250,12 @@ export interface UnfinishedUpload {
   bytesDone?: number;
   /**
    * When the store kept the file's handle (indexedDbStore with a FileHandle body): the upload()
-   * options that resume it without the file being picked again. Call upload() from a click: a
-   * handle read back after a reload needs the person's permission again.
+   * options that resume it without the file being picked again (the first upload's key or filename,
+   * content type, metadata, headers, storage class, traffic limit, and `checkpoint`). A handle read
+   * back after a reload needs the person's permission again: call
+   * `resumeOptions.body.requestPermission({ mode: "read" })` from a click first.
    */
-  resumeOptions?: UploadOptions & { body: FileHandle };
+  resumeOptions?: UploadOptions & { body: FileHandle; checkpoint: string };
 }
 
 export type UploaderEvent = "list-update" | "progress" | "state";

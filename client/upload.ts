@@ -100,6 +100,8 @@ export class Task implements UploadTask {
   /** The Web Lock (fingerprint) this task's checkpoint is under, and its release while held. */
   private lockId?: string;
   private releaseLock?: () => void;
+  /** How upload() named the object (key, or filename for the functions to choose the key), kept in the checkpoint. */
+  private named?: { key: string } | { filename: string };
   private controller?: AbortController;
   private running?: Promise<void>;
   private lastEmit = 0;
@@ -186,7 +188,11 @@ export class Task implements UploadTask {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
     clearTimeout(timer);
-    const ref = this.plan?.kind === "multipart" ? this.plan : resuming;
+    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload.
+    const { store } = this.deps;
+    const named = !this.plan && !resuming && store && this.options.checkpoint;
+    if (named) this.writer ??= new CheckpointWriter(store, named);
+    const ref = this.plan?.kind === "multipart" ? this.plan : (resuming ?? (named ? await loadCheckpoint(store, named) : null));
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
@@ -292,12 +298,20 @@ export class Task implements UploadTask {
     const { options, deps } = this;
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
+    this.named = options.key ? { key: options.key } : { filename: target };
     const mark = deps.store && source.size > 0 ? await contentMark(this.body!, source) : undefined;
-    if (deps.store && mark !== undefined) {
-      const id = (this.lockId = fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
-      // Another tab holds this upload: upload afresh here, without touching its checkpoint.
+    if (deps.store && (mark !== undefined || options.checkpoint)) {
+      // A named checkpoint (resumeOptions), else the one this body's fingerprint names.
+      const id = (this.lockId = options.checkpoint ?? fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
+      // Another tab holds this upload: upload afresh here, without touching its checkpoint; but an
+      // upload asked for by its checkpoint is that one, so not afresh.
       if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
+      else if (options.checkpoint) throw new Error(`${source.name ?? target} is being uploaded in another tab of this browser`);
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
+      if (options.checkpoint && !(cp && cp.size === source.size && (cp.lastModified ?? source.lastModified) === source.lastModified)) {
+        await this.dropCheckpoint(cp);
+        throw new SourceError(source.name ?? target, new Error("it changed since the upload started; upload it anew"));
+      }
       if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
     if (!this.plan) {
@@ -380,10 +394,16 @@ export class Task implements UploadTask {
     const plan = this.plan;
     if (!this.writer || plan?.kind !== "multipart") return Promise.resolve();
     const { key, uploadId, token, partSize, partCount } = plan;
-    const { options } = this;
-    // As the fingerprint names it (initiate): resumed with the same, it finds this checkpoint.
-    const target = options.key ? { key: options.key } : { filename: (options.filename ?? this.source!.name)! };
-    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, parts: [...this.parts.values()], target, updatedAt: 0 });
+    const { contentType, metadata, storageClass, headers, trafficLimit } = this.options;
+    const options = { ...this.named, contentType, metadata, storageClass, headers, trafficLimit };
+    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
+  }
+
+  /** A checkpoint that can no longer be resumed (its file changed): its upload is aborted on COS, and it goes. */
+  private async dropCheckpoint(cp: Checkpoint | null | undefined): Promise<void> {
+    if (cp) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(cp))).catch(() => undefined);
+    await this.writer?.remove();
+    this.writer = undefined;
   }
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {

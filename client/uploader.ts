@@ -133,9 +133,9 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
           if (!entry) return { ...listed, resumable: false };
           const { id, cp } = entry;
           // The handle kept with the checkpoint (indexedDbStore): resumable without picking the file again.
-          const handle = cp.target && (await store!.getHandle?.(id).catch(() => null));
+          const handle = cp.options && (await store!.getHandle?.(id).catch(() => null));
           const mine = { ...(cp.name ? { name: cp.name } : {}), size: cp.size, bytesDone: cp.parts.reduce((sum, part) => sum + part.size, 0) };
-          return { ...listed, resumable: true, ...mine, ...(handle ? { resumeOptions: { ...cp.target!, body: handle } } : {}) };
+          return { ...listed, resumable: true, ...mine, ...(handle ? { resumeOptions: { ...cp.options, body: handle, checkpoint: id } } : {}) };
         }),
       );
     },

@@ -211,48 +211,44 @@ interface Picked {
 type OpenFilePicker = (options: { multiple: boolean }) => Promise<FileHandle[]>;
 const openFilePicker = (window as unknown as { showOpenFilePicker?: OpenFilePicker }).showOpenFilePicker;
 
-/** The picked files as handles; a dismissed picker is no files, another failure is said. */
+/** The picked files as handles; a dismissed picker is no files. */
 async function pickWithHandles(picker: OpenFilePicker): Promise<Picked[]> {
-  try {
-    const handles = await picker({ multiple: true });
-    return await Promise.all(handles.map(async (handle) => ({ file: (await handle.getFile()) as File, body: handle })));
-  } catch (error) {
-    if ((error as Error)?.name !== "AbortError") say(`The file picker failed: ${(error as Error)?.message ?? error}`);
-    return [];
-  }
+  const handles = await picker({ multiple: true }).catch((error: unknown) => {
+    if ((error as Error)?.name === "AbortError") return [];
+    throw error;
+  });
+  return Promise.all(handles.map(async (handle) => ({ file: await handle.getFile(), body: handle })));
 }
 
 /**
  * A drop's files, as handles where the browser gives them (Chromium's getAsFileSystemHandle). Both
  * are asked for during the drop event: its DataTransfer is emptied once the event is over.
  */
-function dropped(transfer: DataTransfer | null): Promise<Picked[]> {
-  type Item = DataTransferItem & { getAsFileSystemHandle?(): Promise<{ kind: string } | null> };
+async function dropped(transfer: DataTransfer | null): Promise<Picked[]> {
+  type Item = DataTransferItem & { getAsFileSystemHandle?(): Promise<{ kind: string; name: string } | null> };
   const items = [...(transfer?.items ?? [])].filter((item) => item.kind === "file") as Item[];
   const asked = items.map((item) => ({ file: item.getAsFile(), handle: item.getAsFileSystemHandle?.().catch(() => null) }));
-  return Promise.all(
-    asked.map(async ({ file, handle }) => {
-      const kept = await handle;
-      return { file: file!, body: kept?.kind === "file" ? (kept as FileHandle) : file! };
-    }),
-  );
+  const picked: Picked[] = [];
+  for (const { file, handle } of asked) {
+    const kept = await handle;
+    if (kept?.kind === "directory") say(`${kept.name} is a folder: drop the files in it instead.`);
+    else if (file) picked.push({ file, body: kept?.kind === "file" ? (kept as FileHandle) : file });
+  }
+  return picked;
 }
 
 /** An unfinished upload's entry: what COS holds, and a Resume button when this browser kept the file's handle. */
-function unfinishedItem(u: UnfinishedUpload, resume: (options: NonNullable<UnfinishedUpload["resumeOptions"]>) => Promise<void>): HTMLLIElement {
+function unfinishedItem(u: UnfinishedUpload, resume: (u: UnfinishedUpload) => void): HTMLLIElement {
   const li = document.createElement("li");
   li.dataset.uploadId = u.uploadId;
   const sent = `${u.name ?? u.key}: ${formatBytes(u.bytesDone ?? 0)} of ${formatBytes(u.size ?? 0)} sent (${u.key}).`;
   if (!u.resumable) li.textContent = `${u.key} (started ${new Date(u.initiated).toLocaleString()}): started in another browser or device, so it cannot resume here.`;
   else if (!u.resumeOptions) li.textContent = `${sent} Pick the same file to resume.`;
   else {
-    const options = u.resumeOptions;
     const button = Object.assign(document.createElement("button"), { type: "button", textContent: "Resume" });
-    button.setAttribute("aria-label", `Resume ${u.name ?? u.key}`);
-    button.addEventListener("click", () => {
-      button.disabled = true;
-      void resume(options).finally(() => (button.disabled = false));
-    });
+    // Told apart from the Resume button of an upload's own row.
+    button.setAttribute("aria-label", `Resume unfinished upload of ${u.name ?? u.key}`);
+    button.addEventListener("click", () => resume(u));
     li.append(`${sent} `, button);
   }
   return li;
@@ -267,16 +263,29 @@ async function main(): Promise<void> {
       addRow(file, (handlers) => uploader.upload({ ...named, body, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
     }
   };
-  /** Resumes an unfinished upload from its kept handle; the browser asks the person to allow reading the file again (this runs from the click). */
-  const resume = async (options: NonNullable<UnfinishedUpload["resumeOptions"]>) => {
-    const { body: handle, ...named } = options;
+  /** Unfinished uploads being resumed from this page: off the list at once, so a second click cannot start a second upload. */
+  const resuming = new Set<string>();
+  /**
+   * Resumes an unfinished upload from its kept handle. Runs from the Resume button's click: only a
+   * click may ask the person to allow reading the file again.
+   */
+  const resume = async (u: UnfinishedUpload) => {
+    const options = u.resumeOptions!;
+    const handle = options.body;
+    resuming.add(u.uploadId);
+    $(`#unfinished li[data-upload-id="${CSS.escape(u.uploadId)}"]`)?.remove();
     try {
       if (handle.requestPermission && (await handle.requestPermission({ mode: "read" })) !== "granted") {
-        return say(`${handle.name}: reading it was not allowed, so it cannot resume. Pick it again to resume it.`);
+        throw new Error(`reading ${handle.name} was not allowed, so it cannot resume; pick it again to resume it`);
       }
-      start([{ file: (await handle.getFile()) as File, body: handle }], named);
+      const file = await handle.getFile();
+      addRow(file, (handlers) => uploader.upload({ ...options, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+      // The button is gone: the keyboard's focus goes to the new row, not to the page.
+      $<HTMLElement>("#uploads .upload").focus();
     } catch (error) {
+      resuming.delete(u.uploadId);
       say(`${handle.name}: ${explain(error)}`);
+      void refreshUnfinished();
     }
   };
   const input = $<HTMLInputElement>("#files");
@@ -285,13 +294,20 @@ async function main(): Promise<void> {
     input.value = "";
   });
   // With the File System Access API, the same button (label and input, by click or keyboard) opens
-  // its picker instead, for handles.
-  if (openFilePicker) {
-    input.addEventListener("click", (event) => {
-      event.preventDefault();
-      void pickWithHandles(openFilePicker).then((picked) => start(picked));
-    });
-  }
+  // its picker instead, for handles. A picker that fails (a cross-origin frame may forbid it) is not
+  // used again: the next click opens the plain one.
+  let picker = openFilePicker;
+  input.addEventListener("click", (event) => {
+    if (!picker) return;
+    event.preventDefault();
+    pickWithHandles(picker).then(
+      (picked) => start(picked),
+      (error: unknown) => {
+        picker = undefined;
+        say(`The file picker failed (${(error as Error)?.message ?? error}). Press Choose files again.`);
+      },
+    );
+  });
   const drop = $<HTMLDivElement>("#drop");
   drop.addEventListener("dragover", (event) => {
     event.preventDefault();
@@ -316,8 +332,8 @@ async function main(): Promise<void> {
       const items = await uploader.unfinished();
       list.replaceChildren(
         ...items
-          .filter((u) => !running.has(u.uploadId))
-          .map((u) => unfinishedItem(u, resume)),
+          .filter((u) => !running.has(u.uploadId) && !resuming.has(u.uploadId))
+          .map((u) => unfinishedItem(u, (picked) => void resume(picked))),
       );
       if (!list.children.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
     } catch (error) {

@@ -8,8 +8,9 @@
 //   const uploader = createUploader({ endpoint, getToken, store: indexedDbStore() });
 //   const [handle] = await showOpenFilePicker();            // or a drop's getAsFileSystemHandle()
 //   uploader.upload({ body: handle });
-//   // after a reload, from a click (the browser asks the person to allow reading the file again):
-//   for (const u of await uploader.unfinished()) if (u.resumeOptions) uploader.upload(u.resumeOptions);
+//   // after a reload, in a click handler (only a click may ask to read the file again):
+//   const u = (await uploader.unfinished()).find((u) => u.resumeOptions);
+//   if ((await u.resumeOptions.body.requestPermission({ mode: "read" })) === "granted") uploader.upload(u.resumeOptions);
 //
 // The database (default "cos-direct") has two object stores keyed by checkpoint id: the checkpoints'
 // text and the handles. remove() deletes both in one transaction.
@@ -44,18 +45,20 @@ export function indexedDbStore(name = "cos-direct", factory: IDBFactory = global
 
   /** One transaction over `stores`; resolves, once it commits, with the result of the request `body` returns. */
   async function run<T>(stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction) => IDBRequest<T> | void): Promise<T | undefined> {
-    const db = await open();
+    const connection = open();
+    const db = await connection;
     let tx: IDBTransaction;
     try {
       tx = db.transaction(stores, mode);
     } catch (error) {
-      opened = undefined; // closed under us (storage cleared): reopen next time
+      if (opened === connection) opened = undefined; // closed under us (storage cleared): reopen next time
       throw error;
     }
     const request = body(tx);
     return new Promise((resolve, reject) => {
       tx.oncomplete = () => resolve(request ? request.result : undefined);
-      tx.onerror = tx.onabort = () => reject(tx.error);
+      // A failed request aborts the transaction (its error is set by then; on "error" it is not yet).
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
     });
   }
 

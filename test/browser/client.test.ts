@@ -240,7 +240,7 @@ describe("the client in Chromium", () => {
         const result = await uploader.upload(options).done;
         const left = (await uploader.unfinished()).filter((u: any) => u.uploadId === listed.uploadId);
         const store = w.cosDirect.indexedDbStore();
-        return { seen, result, left, checkpoints: await store.keys("cos-direct:upload:") };
+        return { seen, result, left, checkpoints: await store.keys("cos-direct:upload:"), handle: await store.getHandle(options.checkpoint) };
       }, { endpoint, token });
       expect(outcome.seen).toMatchObject({ filename: "picked.bin", isHandle: true });
       expect(outcome.seen.bytesDone).toBeGreaterThanOrEqual(2 * MiB);
@@ -252,6 +252,7 @@ describe("the client in Chromium", () => {
       expect(Object.values(perUpload[0]).sort()).toEqual(Array(12).fill(1));
       expect(outcome.left).toEqual([]);
       expect(outcome.checkpoints).toEqual([]);
+      expect(outcome.handle).toBeNull(); // the handle went with its checkpoint
       await rig().screenshot(page, "client-file-handle-resumed", `resumed after a reload from its file handle: ${outcome.result.key}, ${outcome.result.size} bytes`);
     } finally {
       client.clearFaults();

@@ -142,7 +142,15 @@ describe("the demo page in Chromium", () => {
     const item = page.locator("#unfinished li", { hasText: "handle.bin" });
     expect(await item.textContent()).toMatch(/^handle\.bin: [\d.]+ MB of 20 MB sent \(.+\)\. Resume$/);
     await rig().screenshot(page, "demo-after-reload-handle");
-    await page.getByRole("button", { name: "Resume handle.bin" }).click();
+    // Listing the parts is slowed, so the task stays before "uploading" for a while: its entry must
+    // not come back meanwhile (a second click would start a second upload of the whole file).
+    client.fault({ kind: "delay", method: "GET", query: "uploadId", delayMs: 1500, count: 1 });
+    await page.getByRole("button", { name: "Resume unfinished upload of handle.bin" }).click();
+    expect(await item.count()).toBe(0);
+    // The keyboard's focus goes to the new row, not to the page.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.querySelector(".name")?.textContent)).toBe("handle.bin");
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await item.count()).toBe(0);
     await expect.poll(() => stateOf(page, "handle.bin"), { timeout: 60_000 }).toBe("done");
     expect(await readBackSha(page, "handle.bin")).toBe(sha256);
     const perUpload = Object.values(client.counters().parts);

@@ -1,14 +1,15 @@
 // File handles as bodies (client/sources.ts, checkpoint.ts, uploader.ts unfinished()): a store that
 // keeps handles (indexedDbStore in browsers; here a memory store with setHandle/getHandle) keeps the
 // body's handle with its checkpoint, and after a "reload" (a new uploader) unfinished() hands back
-// the upload() options that resume it without the file being picked again. The read permission a
-// handle loses on reload is asked for again; a refusal is a SourceError. The real thing, IndexedDB
-// and FileSystemFileHandle in Chromium, is in test/browser/client.test.ts.
+// the upload() options that resume that upload (by its checkpoint) without the file being picked
+// again. A handle that lost its read permission (after a reload) is a SourceError until the app asks
+// for it again; a file changed since is a SourceError and its old upload is aborted. The real thing,
+// IndexedDB and FileSystemFileHandle in Chromium, is in test/browser/client.test.ts.
 
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { CHECKPOINT_PREFIX } from "../../client/checkpoint";
 import { createUploader, memoryStore } from "../../client/node";
-import type { FileHandle, Store } from "../../client/types";
+import type { FileHandle, Store, UploadOptions } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos, until } from "./client-fake";
 
@@ -35,16 +36,21 @@ function handleStore(): Store & { handles: Map<string, FileHandle> } {
   };
 }
 
-/** A handle over `body` whose read permission starts as `permission`; requestPermission answers `answer`. */
+/**
+ * A handle over `body` whose read permission starts as `permission`; requestPermission answers
+ * `answer`. `file.lastModified` can be changed (the file saved again).
+ */
 function fakeHandle(name: string, body: Uint8Array, permission = "granted", answer = "granted") {
   const calls = { requestPermission: 0, getFile: 0 };
-  const handle: FileHandle = {
+  const file = { lastModified: 1_700_000_000_000 };
+  const handle: FileHandle & { file: typeof file } = {
     kind: "file",
     name,
+    file,
     async getFile() {
       calls.getFile++;
       if (permission !== "granted") throw Object.assign(new Error("not allowed"), { name: "NotAllowedError" });
-      return new File([body as Uint8Array<ArrayBuffer>], name, { lastModified: 1_700_000_000_000 });
+      return new File([body as Uint8Array<ArrayBuffer>], name, { lastModified: file.lastModified });
     },
     async queryPermission() {
       return permission;
@@ -59,7 +65,7 @@ function fakeHandle(name: string, body: Uint8Array, permission = "granted", answ
 }
 
 /** Starts uploading `handle`, lets `parts` parts reach COS, then abandons it (as a reload would). */
-async function reloadAfter(cos: FakeCos, store: Store, options: { key?: string; body: FileHandle }, parts: number) {
+async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions & { body: FileHandle }, parts: number) {
   cos.putDelay = 20;
   const task = setup(cos, store).upload(options);
   await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
@@ -68,6 +74,8 @@ async function reloadAfter(cos: FakeCos, store: Store, options: { key?: string; 
   await new Promise((r) => setTimeout(r, 20)); // the checkpoint write settles
   return task.uploadId!;
 }
+
+afterEach(() => vi.unstubAllGlobals());
 
 describe("file handles as bodies", () => {
   it("the handle is kept with the checkpoint; after a reload unfinished() gives the options that resume it; no part is sent twice; done removes both", async () => {
@@ -81,8 +89,8 @@ describe("file handles as bodies", () => {
 
     const [listed] = await setup(cos, store).unfinished();
     expect(listed).toMatchObject({ uploadId, resumable: true, name: "photo.raw", size: body.length });
-    // Named as the first upload named it (by file name, the functions chose the key): same fingerprint.
-    expect(listed.resumeOptions).toEqual({ filename: "photo.raw", body: handle });
+    // Named as the first upload named it (by file name, the functions chose the key), and that upload's checkpoint.
+    expect(listed.resumeOptions).toEqual({ filename: "photo.raw", body: handle, checkpoint: id });
 
     const inCos = [...cos.uploads.get(uploadId)!.parts.keys()];
     const mark = cos.log.length;
@@ -96,13 +104,65 @@ describe("file handles as bodies", () => {
     expect(store.handles.size).toBe(0);
   });
 
-  it("an upload named by key resumes by that key", async () => {
+  it("resumeOptions ask for what the first upload asked for: key, content type, metadata, headers, storage class, traffic limit", async () => {
     const cos = new FakeCos();
     const store = handleStore();
     const { handle } = fakeHandle("a.bin", bytes(4 * 1024, 72));
-    await reloadAfter(cos, store, { key: "users/test/by-key.bin", body: handle }, 1);
+    const asked = { key: "users/test/by-key.bin", contentType: "image/png", metadata: { album: "2026" }, headers: { "cache-control": "no-cache" }, storageClass: "STANDARD_IA", trafficLimit: 819200 };
+    await reloadAfter(cos, store, { ...asked, body: handle }, 1);
     const [listed] = await setup(cos, store).unfinished();
-    expect(listed.resumeOptions).toEqual({ key: "users/test/by-key.bin", body: handle });
+    expect(listed.resumeOptions).toEqual({ ...asked, body: handle, checkpoint: (await store.keys(CHECKPOINT_PREFIX))[0] });
+  });
+
+  it("a file changed since (saved again): resumeOptions fail with a SourceError, the old upload is aborted on COS, its checkpoint and handle go; nothing is uploaded afresh", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("photo.raw", bytes(8 * 1024, 78));
+    const uploadId = await reloadAfter(cos, store, { body: handle }, 2);
+    handle.file.lastModified += 1000;
+    const [listed] = await setup(cos, store).unfinished();
+    const mark = cos.log.length;
+    const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect(error).toMatchObject({ name: "SourceError", source: "photo.raw" });
+    expect((error as Error).message).toMatch(/changed since the upload started/);
+    expect(cos.aborted).toEqual([uploadId]);
+    expect(cos.log.slice(mark).filter((r) => r.path === "/v1/uploads" && r.method === "POST")).toHaveLength(0);
+    expect(cos.log.slice(mark).filter((r) => r.to === "cos")).toHaveLength(0);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    expect(store.handles.size).toBe(0);
+    expect(await setup(cos, store).unfinished()).toEqual([]);
+  });
+
+  it("a resumed upload cancelled while still queued aborts that upload on COS and lets its checkpoint and handle go", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("d.bin", bytes(8 * 1024, 91));
+    const uploadId = await reloadAfter(cos, store, { body: handle }, 2);
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store, retry: fast, fileParallelLimit: 1 });
+    cos.putDelay = 20;
+    const busy = uploader.upload({ key: "users/test/busy.bin", body: bytes(8 * 1024, 92) });
+    const [listed] = await uploader.unfinished();
+    const task = uploader.upload(listed.resumeOptions!);
+    expect(task.state).toBe("queued");
+    await task.cancel();
+    await busy.done;
+    expect(cos.aborted).toEqual([uploadId]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    expect(store.handles.size).toBe(0);
+  });
+
+  it("while another tab holds that upload, resumeOptions fail with an error saying so instead of uploading the file afresh", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("e.bin", bytes(4 * 1024, 79));
+    await reloadAfter(cos, store, { body: handle }, 1);
+    const [listed] = await setup(cos, store).unfinished();
+    vi.stubGlobal("navigator", { locks: { request: async (_name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => callback(null) } });
+    const mark = cos.log.length;
+    const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect((error as Error).message).toBe("e.bin is being uploaded in another tab of this browser");
+    expect(cos.log.slice(mark).filter((r) => r.method !== "GET")).toEqual([]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
   });
 
   it("a store that cannot keep handles (Web Storage, memory) still resumes when the file is picked again, but offers no resumeOptions", async () => {
@@ -115,26 +175,21 @@ describe("file handles as bodies", () => {
     expect(listed).not.toHaveProperty("resumeOptions");
   });
 
-  it("a handle whose read permission was lost asks for it again, once, and uploads when it is granted", async () => {
+  it("a handle without read permission (after a reload) fails at once with a SourceError saying what to do; the client never asks (that needs a click); once the app has asked, a resume uploads", async () => {
     const cos = new FakeCos();
-    const body = bytes(3 * 1024 + 5, 74);
-    const { handle, calls } = fakeHandle("c.bin", body, "prompt", "granted");
-    const result = await setup(cos, memoryStore()).upload({ key: "users/test/c.bin", body: handle }).done;
-    expect(cos.objects.get(result.key)).toEqual(body);
-    expect(calls.requestPermission).toBe(1);
-  });
-
-  it("a refused read permission fails the upload at once with a SourceError naming the file and what to do; nothing is sent", async () => {
-    const cos = new FakeCos();
-    const { handle, calls } = fakeHandle("d.bin", bytes(4 * 1024, 75), "prompt", "denied");
+    const body = bytes(4 * 1024, 75);
+    const { handle, calls } = fakeHandle("d.bin", body, "prompt", "granted");
     const task = setup(cos, memoryStore()).upload({ key: "users/test/d.bin", body: handle });
     const error = await task.done.catch((e: Error) => e);
-    expect(error).toMatchObject({ name: "SourceError", source: "d.bin" });
-    expect((error as Error).message).toMatch(/could not read d\.bin .*not allowed to read it; resume from a click and allow access/);
+    expect(error).toMatchObject({ name: "SourceError", source: "d.bin", cause: { name: "NotAllowedError" } });
+    expect((error as Error).message).toMatch(/could not read d\.bin \(no permission to read it: call handle\.requestPermission\(\{ mode: "read" \}\) from a click first\): the person has to allow reading it again/);
     expect(task.state).toBe("failed");
-    expect(calls.requestPermission).toBe(1);
-    expect(cos.log.filter((r) => r.to === "cos")).toHaveLength(0);
-    expect(cos.log.filter((r) => r.path === "/v1/uploads")).toHaveLength(0);
+    expect(calls.requestPermission).toBe(0);
+    expect(cos.log).toHaveLength(0);
+    await handle.requestPermission!({ mode: "read" }); // the app, from a click
+    task.resume();
+    expect((await task.done).size).toBe(body.length);
+    expect(cos.objects.get("users/test/d.bin")).toEqual(body);
   });
 
   it("a queued handle task reports its file's size as the total before it runs", async () => {
