@@ -38,8 +38,11 @@ export interface Checkpoint {
  * held in memory): a change in any is another upload.
  */
 export function fingerprint(endpoint: string, target: string, source: FileSource, partSize: number | undefined, content = ""): string {
-  return CHECKPOINT_PREFIX + [endpoint.replace(/\/+$/, ""), target, source.name ?? "", source.size, source.lastModified ?? "", partSize ?? "auto", content].map(encodeURIComponent).join("|");
+  return endpointPrefix(endpoint) + [target, source.name ?? "", source.size, source.lastModified ?? "", partSize ?? "auto", content].map(encodeURIComponent).join("|");
 }
+
+/** How the ids of the checkpoints made for `endpoint` begin (a store may hold several endpoints'). */
+export const endpointPrefix = (endpoint: string) => `${CHECKPOINT_PREFIX}${encodeURIComponent(endpoint.replace(/\/+$/, ""))}|`;
 
 export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoint | null> {
   const text = await store.get(id).catch(() => null);

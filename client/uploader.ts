@@ -2,8 +2,8 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { listCheckpoints } from "./checkpoint";
-import { callOut, isNetworkError } from "./errors";
+import { endpointPrefix, listCheckpoints, type Checkpoint } from "./checkpoint";
+import { callOut, isApiError, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
 import { sendBody } from "./parts";
@@ -56,6 +56,16 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
   const md5 = typeof integrity === "object" ? integrity.md5 : undefined;
   const listeners = new Map<UploaderEvent, Set<(task: UploadTask) => void>>();
   const all: Task[] = [];
+
+  /**
+   * A local checkpoint whose upload COS does not list: it goes if COS says the upload is gone
+   * (completed, aborted, swept), so dead checkpoints and their file handles do not pile up in the
+   * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
+   */
+  const forgetIfGone = async (id: string, cp: Checkpoint) => {
+    const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.status === 404);
+    if (gone) await store!.remove(id).catch(() => undefined);
+  };
 
   const emit = (event: UploaderEvent, task: UploadTask) => {
     for (const listener of listeners.get(event) ?? []) callOut(listener, task);
@@ -126,6 +136,8 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
     async unfinished(): Promise<UnfinishedUpload[]> {
       const [remote, local] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
       const here = new Map(local.map((entry) => [entry.cp.uploadId, entry]));
+      const listed = new Set(remote.map((u) => u.uploadId));
+      await Promise.all(local.filter(({ id, cp }) => !listed.has(cp.uploadId) && id.startsWith(endpointPrefix(options.endpoint))).map(({ id, cp }) => forgetIfGone(id, cp)));
       return Promise.all(
         remote.map(async (u): Promise<UnfinishedUpload> => {
           const listed = { key: u.key, uploadId: u.uploadId, initiated: u.initiated };

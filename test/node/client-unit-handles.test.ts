@@ -165,6 +165,33 @@ describe("file handles as bodies", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
   });
 
+  it("unfinished() forgets local checkpoints (and handles) whose upload COS says is gone, and keeps those it cannot say so of", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const gone = await reloadAfter(cos, store, { body: fakeHandle("gone.bin", bytes(4 * 1024, 80)).handle }, 1);
+    const unlisted = await reloadAfter(cos, store, { body: fakeHandle("unlisted.bin", bytes(4 * 1024, 81)).handle }, 1);
+    const refused = await reloadAfter(cos, store, { body: fakeHandle("refused.bin", bytes(4 * 1024, 82)).handle }, 1);
+    const elsewhere = `${CHECKPOINT_PREFIX}${encodeURIComponent("https://other.test")}|x`;
+    await store.set(elsewhere, JSON.stringify({ v: 1, key: "k", uploadId: "up-other", token: "t", partSize: 1, partCount: 1, size: 1, parts: [], updatedAt: 0 }));
+    cos.uploads.delete(gone); // completed, aborted or swept meanwhile
+    const ours = (await store.keys(CHECKPOINT_PREFIX)).filter((id) => id !== elsewhere);
+    // The listing (of another caller, on a shared device) has none of them: one still exists, the
+    // functions refuse to say anything of another (403).
+    cos.intercept = (req) => {
+      if (req.method === "GET" && req.path === "/v1/uploads") return { status: 200, body: { uploads: [] } };
+      if (req.path === `/v1/uploads/${refused}/parts`) return { status: 403, body: { error: { code: "NotYourUpload", message: "x", requestId: "r" } } };
+      return undefined;
+    };
+    const mark = cos.log.length;
+    expect(await setup(cos, store).unfinished()).toEqual([]);
+    expect(cos.log.slice(mark).filter((r) => r.path.endsWith("/parts")).map((r) => r.path).sort()).toEqual([gone, unlisted, refused].map((id) => `/v1/uploads/${id}/parts`).sort());
+    const left = await store.keys(CHECKPOINT_PREFIX);
+    expect(left).toHaveLength(3);
+    expect(left).toContain(elsewhere);
+    expect(left).not.toContain(ours.find((id) => id.includes("gone.bin")));
+    expect(store.handles.size).toBe(2);
+  });
+
   it("a store that cannot keep handles (Web Storage, memory) still resumes when the file is picked again, but offers no resumeOptions", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
