@@ -16,7 +16,7 @@ import type {
   UnfinishedUploads,
 } from "../functions/routes/schemas";
 import { ApiError, NetworkError, retryAfterMs } from "./errors";
-import { stallGuard } from "./retry";
+import { isOffline, stallGuard } from "./retry";
 import type { UploaderOptions } from "./types";
 
 export type CreateUploadBody = z.input<typeof CreateUploadRequest>;
@@ -121,7 +121,11 @@ export class Api {
   private async call<T>(method: string, path: string, options: { body?: unknown; token?: string; signal?: AbortSignal }): Promise<T> {
     const url = this.base + path;
     const headers: Record<string, string> = { accept: "application/json", ...this.options.headers };
-    const bearer = await this.options.getToken?.();
+    // A getToken that needs the network fails like a request while the browser is offline, so a
+    // task waits for the network instead of failing.
+    const bearer = await Promise.resolve(this.options.getToken?.()).catch((error: unknown) => {
+      throw isOffline() ? new NetworkError(method, url, error) : error;
+    });
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (options.token) headers["upload-token"] = options.token;
     if (options.body !== undefined) headers["content-type"] = "application/json";

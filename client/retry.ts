@@ -108,7 +108,7 @@ export function notRetried<T extends object>(error: T): T {
 }
 
 /** A browser that knows it has no network (navigator.onLine is false; true proves nothing). */
-const isOffline = () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
+export const isOffline = () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
 
 /**
  * Resolves once the browser is back online (its "online" event, or a look every few seconds where
@@ -136,8 +136,10 @@ export function backOnline(signal?: AbortSignal, pollMs = 3000): Promise<void> {
 
 /**
  * Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress.
- * A network error while the browser is offline is not an attempt: the loop waits for the network to
- * come back (a tunnel, a lift, a plane), then tries again at once.
+ * With a `signal` (a task's run: pause and cancel end the wait), a network error while the browser is
+ * offline is not an attempt: the loop waits for the network to come back (a tunnel, a lift, a
+ * plane), then starts its attempts afresh. Calls nobody could stop (cancel's abort, unfinished())
+ * count it as an attempt, as before.
  */
 export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
   let attempt = 0;
@@ -149,8 +151,9 @@ export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext):
       if (context.signal?.aborted || givenUp.has(error as object)) throw error;
       const decision = shouldRetry(error);
       if (!decision) throw error;
-      if (isNetworkError(error) && isOffline()) {
+      if (context.signal && isNetworkError(error) && isOffline()) {
         await backOnline(context.signal);
+        attempt = 0; // the outage was not this request's doing
         continue;
       }
       const now = context.progressMark?.();

@@ -10,7 +10,7 @@
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
-import { CheckpointWriter, acquireLock, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
+import { CheckpointWriter, acquireLock, endpointPrefix, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, SourceError, abortError, callOut, isApiError } from "./errors";
 import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
@@ -127,8 +127,12 @@ export class Task implements UploadTask {
     if (signal) {
       // An abort is a cancel (aborted on COS, `done` rejects with CancelledError), also when it
       // happened before upload() was called.
-      const onAbort = () => void this.cancel();
-      if (signal.aborted) queueMicrotask(onAbort);
+      // A task completing when it aborts finishes completing (too late to cancel); if that fails, it
+      // is cancelled then.
+      const onAbort = async () => {
+        while (this.state !== "done" && this.state !== "cancelled") await this.cancel();
+      };
+      if (signal.aborted) queueMicrotask(() => void onAbort());
       signal.addEventListener("abort", onAbort, { once: true });
       this.unlisten = () => signal.removeEventListener("abort", onAbort);
     }
@@ -188,11 +192,18 @@ export class Task implements UploadTask {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
     clearTimeout(timer);
-    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload.
+    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload,
+    // unless a task here or in another tab holds it (then it is theirs to go on with).
     const { store } = this.deps;
     const named = !this.plan && !resuming && store && this.options.checkpoint;
-    if (named) this.writer ??= new CheckpointWriter(store, named);
-    const ref = this.plan?.kind === "multipart" ? this.plan : (resuming ?? (named ? await loadCheckpoint(store, named) : null));
+    let ref: UploadRef | null | undefined = this.plan?.kind === "multipart" ? this.plan : resuming;
+    if (named) {
+      this.lockId = named;
+      if (await this.lock()) {
+        this.writer ??= new CheckpointWriter(store, named);
+        ref = await loadCheckpoint(store, named);
+      }
+    }
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
@@ -296,21 +307,24 @@ export class Task implements UploadTask {
   private async initiate(signal: AbortSignal): Promise<void> {
     const source = this.source!;
     const { options, deps } = this;
+    if (options.checkpoint && !options.checkpoint.startsWith(endpointPrefix(deps.endpoint))) throw new TypeError("upload: `checkpoint` was made by an uploader of another endpoint");
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
     this.named = options.key ? { key: options.key } : { filename: target };
+    const name = source.name ?? target;
     const mark = deps.store && source.size > 0 ? await contentMark(this.body!, source) : undefined;
     if (deps.store && (mark !== undefined || options.checkpoint)) {
       // A named checkpoint (resumeOptions), else the one this body's fingerprint names.
       const id = (this.lockId = options.checkpoint ?? fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
       // Another tab holds this upload: upload afresh here, without touching its checkpoint; but an
-      // upload asked for by its checkpoint is that one, so not afresh.
+      // upload asked for by its checkpoint is that one, so never afresh: it fails instead.
       if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
-      else if (options.checkpoint) throw new Error(`${source.name ?? target} is being uploaded in another tab of this browser`);
+      else if (options.checkpoint) throw new Error(`${name} is already being uploaded, in this tab or another`);
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
-      if (options.checkpoint && !(cp && cp.size === source.size && (cp.lastModified ?? source.lastModified) === source.lastModified)) {
+      if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
+      if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
         await this.dropCheckpoint(cp);
-        throw new SourceError(source.name ?? target, new Error("it changed since the upload started; upload it anew"));
+        throw new SourceError(name, new Error("it changed since the upload started; upload it anew"));
       }
       if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
@@ -354,9 +368,11 @@ export class Task implements UploadTask {
       this.resumingFrom = cp;
       listed = await this.listParts(cp, signal);
     } catch (error) {
-      // Gone (completed, aborted, swept) or the token expired: start over.
+      // Gone (completed, aborted, swept) or the token expired: start over; but an upload asked for
+      // by its checkpoint is that one, so it fails with the reason instead.
       if (isApiError(error) && (error.status === 404 || error.status === 403 || error.status === 401)) {
         await this.writer?.remove();
+        if (this.options.checkpoint) throw error;
         return;
       }
       throw error;

@@ -2,7 +2,7 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { endpointPrefix, listCheckpoints, type Checkpoint } from "./checkpoint";
+import { acquireLock, endpointPrefix, listCheckpoints, loadCheckpoint, type Checkpoint } from "./checkpoint";
 import { callOut, isApiError, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
@@ -63,8 +63,16 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
-    const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.status === 404);
-    if (gone) await store!.remove(id).catch(() => undefined);
+    const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.code === "UploadNotFound");
+    // Not while a task (here or in another tab) holds it, and only if it still names that upload:
+    // meanwhile the same file may have started a new upload under the same id.
+    const release = gone && (await acquireLock(id));
+    if (!release) return;
+    try {
+      if ((await loadCheckpoint(store!, id))?.uploadId === cp.uploadId) await store!.remove(id).catch(() => undefined);
+    } finally {
+      release();
+    }
   };
 
   const emit = (event: UploaderEvent, task: UploadTask) => {
@@ -108,7 +116,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
     async append(key, body, appendOptions) {
       const bytes = typeof body === "string" ? new TextEncoder().encode(body) : await readBytes(body);
-      const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }), { options: retry });
+      const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }, appendOptions.signal), { options: retry, signal: appendOptions.signal });
       const response = await withRetry(
         () =>
           sendBody(stack, { method: signed.method, url: signed.url, headers: signed.headers, body: bytes }, { stallTimeout, signal: appendOptions.signal }).catch((error: unknown) => {

@@ -8,7 +8,7 @@
 // comes from /config.json and the token from /dev/token: both served by scripts/demo-server.ts,
 // which runs only under `npm run dev` (DEV-ONLY: a real app gets its token from its own login).
 
-import { checkSetup, createUploader, indexedDbStore, type FileHandle, type Progress, type SetupReport, type TaskState, type UnfinishedUpload, type UploadResult, type UploadTask } from "../client/index";
+import { checkSetup, createUploader, indexedDbStore, type FileHandle, type Progress, type SetupReport, type TaskState, type UnfinishedUpload, type UploadOptions, type UploadResult, type UploadTask } from "../client/index";
 import { formatBytes } from "./format";
 
 interface DemoConfig {
@@ -217,7 +217,15 @@ async function pickWithHandles(picker: OpenFilePicker): Promise<Picked[]> {
     if ((error as Error)?.name === "AbortError") return [];
     throw error;
   });
-  return Promise.all(handles.map(async (handle) => ({ file: await handle.getFile(), body: handle })));
+  const picked: Picked[] = [];
+  for (const handle of handles) {
+    try {
+      picked.push({ file: await handle.getFile(), body: handle });
+    } catch (error) {
+      say(`${handle.name} cannot be read: ${(error as Error)?.message ?? error}`);
+    }
+  }
+  return picked;
 }
 
 /**
@@ -258,9 +266,9 @@ async function main(): Promise<void> {
   const config = (await (await fetch("/config.json")).json()) as DemoConfig;
   const uploader = createUploader({ endpoint: config.api, getToken: devToken, store: indexedDbStore() });
 
-  const start = (picked: Iterable<Picked>, named: { key?: string; filename?: string } = {}) => {
+  const start = (picked: Iterable<Picked>) => {
     for (const { file, body } of picked) {
-      addRow(file, (handlers) => uploader.upload({ ...named, body, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+      addRow(file, (handlers) => uploader.upload({ body, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
     }
   };
   /** Unfinished uploads being resumed from this page: off the list at once, so a second click cannot start a second upload. */
@@ -279,7 +287,16 @@ async function main(): Promise<void> {
         throw new Error(`reading ${handle.name} was not allowed, so it cannot resume; pick it again to resume it`);
       }
       const file = await handle.getFile();
-      addRow(file, (handlers) => uploader.upload({ ...options, ...handlers }), (key) => uploader.downloadUrl(key, { filename: file.name }));
+      const upload = (handlers: Pick<UploadOptions, "onProgress" | "onStateChange">) => {
+        const task = uploader.upload({ ...options, ...handlers });
+        // Failed before it had its upload (another tab has it, the file changed...): listed again if COS still holds it.
+        task.done.catch(() => {
+          resuming.delete(u.uploadId);
+          void refreshUnfinished();
+        });
+        return task;
+      };
+      addRow(file, upload, (key) => uploader.downloadUrl(key, { filename: file.name }));
       // The button is gone: the keyboard's focus goes to the new row, not to the page.
       $<HTMLElement>("#uploads .upload").focus();
     } catch (error) {
@@ -328,7 +345,8 @@ async function main(): Promise<void> {
   refreshUnfinished = async () => {
     const list = $("#unfinished");
     try {
-      const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled", "failed"].includes(t.state)).map((t) => t.uploadId));
+      // An upload with a row here (running, paused or failed: its row has the buttons) is not listed twice.
+      const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled"].includes(t.state)).map((t) => t.uploadId));
       const items = await uploader.unfinished();
       list.replaceChildren(
         ...items

@@ -76,6 +76,8 @@ async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions & 
 }
 
 afterEach(() => vi.unstubAllGlobals());
+/** Web Locks that another tab holds: every request is refused. */
+const heldElsewhere = () => vi.stubGlobal("navigator", { locks: { request: async (_name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => callback(null) } });
 
 describe("file handles as bodies", () => {
   it("the handle is kept with the checkpoint; after a reload unfinished() gives the options that resume it; no part is sent twice; done removes both", async () => {
@@ -157,10 +159,10 @@ describe("file handles as bodies", () => {
     const { handle } = fakeHandle("e.bin", bytes(4 * 1024, 79));
     await reloadAfter(cos, store, { body: handle }, 1);
     const [listed] = await setup(cos, store).unfinished();
-    vi.stubGlobal("navigator", { locks: { request: async (_name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => callback(null) } });
+    heldElsewhere();
     const mark = cos.log.length;
     const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
-    expect((error as Error).message).toBe("e.bin is being uploaded in another tab of this browser");
+    expect((error as Error).message).toBe("e.bin is already being uploaded, in this tab or another");
     expect(cos.log.slice(mark).filter((r) => r.method !== "GET")).toEqual([]);
     expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
   });
@@ -190,6 +192,90 @@ describe("file handles as bodies", () => {
     expect(left).toContain(elsewhere);
     expect(left).not.toContain(ours.find((id) => id.includes("gone.bin")));
     expect(store.handles.size).toBe(2);
+  });
+
+  it("cancelling a resumed task that failed because another tab holds the upload leaves that tab's upload alone", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("e.bin", bytes(4 * 1024, 79));
+    const uploadId = await reloadAfter(cos, store, { body: handle }, 1);
+    const [listed] = await setup(cos, store).unfinished();
+    heldElsewhere();
+    const task = setup(cos, store).upload(listed.resumeOptions!);
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    await task.cancel(); // the person dismisses the failed row
+    expect(task.state).toBe("cancelled");
+    expect(cos.aborted).toEqual([]);
+    expect(cos.uploads.has(uploadId)).toBe(true);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
+  });
+
+  it("a checkpoint made for another endpoint is refused with a TypeError; nothing is uploaded, that checkpoint stays", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("x.bin", bytes(8 * 1024, 83));
+    const uploadId = await reloadAfter(cos, store, { body: handle }, 2);
+    const [listed] = await setup(cos, store).unfinished();
+    const other = new FakeCos();
+    const error = await createUploader({ endpoint: "https://other.test", fetch: other.fetch, httpStack: other.stack, store, retry: fast }).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/another endpoint/);
+    expect(other.log).toEqual([]);
+    expect(JSON.parse((await store.get(listed.resumeOptions!.checkpoint))!).uploadId).toBe(uploadId);
+  });
+
+  it("unfinished() keeps a checkpoint rewritten for a new upload of the same file while it asked COS about the old one", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("r.bin", bytes(8 * 1024, 84));
+    const old = await reloadAfter(cos, store, { body: handle }, 2);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    cos.uploads.delete(old); // swept
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).includes(`/v1/uploads/${old}/parts`)) await gate;
+      return cos.fetch(input, init);
+    }) as typeof fetch;
+    const listing = createUploader({ endpoint: "https://api.test", fetch: slowFetch, httpStack: cos.stack, store, retry: fast }).unfinished();
+    // Meanwhile the same file is uploaded again: its resume finds the old upload gone and starts a new one under the same id.
+    cos.putDelay = 20;
+    const task = setup(cos, store).upload({ body: handle });
+    await until(() => !!task.uploadId && store.handles.has(id), "the new upload's checkpoint and handle");
+    release();
+    await listing;
+    task.pause();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(JSON.parse((await store.get(id))!).uploadId).toBe(task.uploadId);
+    expect(store.handles.has(id)).toBe(true);
+  });
+
+  it("resumeOptions of an upload finished meanwhile (its checkpoint gone) fail saying so, not that the file changed", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("f.bin", bytes(4 * 1024, 85));
+    await reloadAfter(cos, store, { body: handle }, 1);
+    const [listed] = await setup(cos, store).unfinished();
+    await store.remove(listed.resumeOptions!.checkpoint); // another tab finished it
+    const mark = cos.log.length;
+    const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect((error as Error).message).toBe("f.bin: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew");
+    expect(cos.log.slice(mark).filter((r) => r.method !== "GET")).toEqual([]);
+  });
+
+  it("resumeOptions of an upload COS no longer holds fail with the functions' 404 instead of uploading the file afresh", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const { handle } = fakeHandle("g.bin", bytes(4 * 1024, 86));
+    const uploadId = await reloadAfter(cos, store, { body: handle }, 1);
+    const [listed] = await setup(cos, store).unfinished();
+    cos.uploads.delete(uploadId); // swept
+    const mark = cos.log.length;
+    const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect(error).toMatchObject({ name: "ApiError", status: 404 });
+    expect(cos.log.slice(mark).filter((r) => r.method !== "GET")).toEqual([]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
   it("a store that cannot keep handles (Web Storage, memory) still resumes when the file is picked again, but offers no resumeOptions", async () => {

@@ -8,7 +8,7 @@ import { ApiError, CorsError, HttpError, NetworkError, createUploader, isHttpErr
 import type { HttpStack } from "../../client/types";
 import { backOnline, withRetry } from "../../client/retry";
 import { bytes } from "../shared/bytes";
-import { FakeCos } from "./client-fake";
+import { FakeCos, until } from "./client-fake";
 
 const opts = { attempts: 5, baseDelay: 100, maxDelay: 1000 };
 const cosError = (status: number, code: string, message = "") => new HttpError("PUT", "https://b.test/k", status, code, "req-1", message);
@@ -111,7 +111,7 @@ describe("offline (navigator.onLine false)", () => {
   afterEach(() => vi.unstubAllGlobals());
   const offlineError = () => new NetworkError("PUT", "https://b.test/k");
 
-  it("network errors while offline use no attempts: the loop waits for the online event, then tries at once", async () => {
+  it("with a signal (a task's run), network errors while offline use no attempts: the loop waits for the online event, then tries at once", async () => {
     const network = browserNetwork(false);
     let tries = 0;
     const run = withRetry(async () => {
@@ -119,7 +119,7 @@ describe("offline (navigator.onLine false)", () => {
       if (tries === 1) throw offlineError(); // lost the network
       if (navigator.onLine === false) throw new Error("tried again while still offline");
       return "ok";
-    }, { options: { attempts: 1, baseDelay: 1, maxDelay: 1 } });
+    }, { options: { attempts: 1, baseDelay: 1, maxDelay: 1 }, signal: new AbortController().signal });
     await new Promise((r) => setTimeout(r, 50));
     expect(tries).toBe(1); // waiting, not failed: with attempts 1 an online failure would be final
     network.goOnline();
@@ -156,6 +156,54 @@ describe("offline (navigator.onLine false)", () => {
     await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     expect(await run).toMatchObject({ name: "AbortError" });
+  });
+
+  /** Settles with "pending" if `p` has not settled after `ms`. */
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ v }), (e: unknown) => ({ e })), new Promise<"pending">((r) => setTimeout(() => r("pending"), ms))]);
+
+  it("cancel() while offline settles done at once: its abort call, which nothing could stop, does not wait for the network", async () => {
+    const network = browserNetwork(true);
+    const cos = new FakeCos();
+    cos.putDelay = 30;
+    const task = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 3, baseDelay: 1, maxDelay: 2 } }).upload({ key: "users/test/c.bin", body: bytes(8 * 1024, 1) });
+    await until(() => cos.partPuts().length > 0, "a part PUT");
+    network.goOffline();
+    cos.intercept = () => new TypeError("Failed to fetch"); // nothing gets through
+    void task.cancel();
+    const settled = await within(task.done, 2000);
+    expect(settled).not.toBe("pending");
+    expect((settled as { e: unknown }).e).toMatchObject({ name: "CancelledError" });
+  });
+
+  it("offline, append's signal ends the wait of its signing call; unfinished(), which takes no signal, fails as before", async () => {
+    browserNetwork(false);
+    const cos = new FakeCos();
+    cos.intercept = () => new TypeError("Failed to fetch");
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 3, baseDelay: 1, maxDelay: 2 } });
+    const controller = new AbortController();
+    const appending = uploader.append("users/test/log.txt", "hello", { position: 0, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await within(appending, 10)).toBe("pending"); // waiting for the network
+    controller.abort();
+    expect(await within(appending, 1000)).toMatchObject({ e: { name: "AbortError" } });
+    expect(await within(uploader.unfinished(), 2000)).toMatchObject({ e: { name: "NetworkError" } });
+  });
+
+  it("offline, a getToken that needs the network does not fail the upload: it waits, and goes on once online", async () => {
+    const network = browserNetwork(false);
+    const cos = new FakeCos();
+    const uploader = createUploader({
+      endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 1, baseDelay: 1, maxDelay: 1 },
+      getToken: async () => {
+        if (navigator.onLine === false) throw new TypeError("Failed to fetch");
+        return "t";
+      },
+    });
+    const task = uploader.upload({ key: "users/test/t.bin", body: bytes(4 * 1024, 2) });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(task.state).toBe("initiating");
+    network.goOnline();
+    expect((await task.done).size).toBe(4 * 1024);
   });
 
   it("without an online event (a runtime that has none), navigator.onLine is looked at again", async () => {

@@ -134,6 +134,20 @@ describe("states of a task", () => {
     expect(finished.state).toBe("done");
   });
 
+  it("a signal aborted while completing: if the completion then fails, the task is cancelled (the upload aborted on COS), not left to be resumed", async () => {
+    const cos = new FakeCos();
+    const controller = new AbortController();
+    const task = setup(cos).upload({ key: "users/test/g.bin", body: bytes(4 * 1024, 86), signal: controller.signal });
+    cos.intercept = (req) => {
+      if (!req.path.endsWith("/complete")) return undefined;
+      controller.abort();
+      return { status: 409, body: { error: { code: "PartsMismatch", message: "x", requestId: "r" } } };
+    };
+    await task.done.catch(() => undefined);
+    await until(() => task.state === "cancelled", "cancelled");
+    expect(cos.aborted).toEqual([task.uploadId]);
+  });
+
   it("pause and cancel do not wait on a signing call that hangs (the shared first batch is aborted with the run)", async () => {
     const cos = new FakeCos();
     let hang = true;
