@@ -126,9 +126,8 @@ export class Task implements UploadTask {
     this.body = body;
     if (signal) {
       // An abort is a cancel (aborted on COS, `done` rejects with CancelledError), also when it
-      // happened before upload() was called.
-      // A task completing when it aborts finishes completing (too late to cancel); if that fails, it
-      // is cancelled then.
+      // happened before upload() was called. A task completing then finishes completing (too late
+      // to cancel); if that fails, it is cancelled after all.
       const onAbort = async () => {
         while (this.state !== "done" && this.state !== "cancelled") await this.cancel();
       };
