@@ -123,9 +123,11 @@ export class Api {
     const headers: Record<string, string> = { accept: "application/json", ...this.options.headers };
     // A getToken that needs the network fails like a request while the browser is offline, so a
     // task waits for the network instead of failing.
-    const bearer = await Promise.resolve(this.options.getToken?.()).catch((error: unknown) => {
-      throw isOffline() ? new NetworkError(method, url, error) : error;
-    });
+    const bearer = await Promise.resolve()
+      .then(() => this.options.getToken?.())
+      .catch((error: unknown) => {
+        throw isOffline() ? new NetworkError(method, url, new Error(`getToken failed while offline${error instanceof Error ? `: ${error.message}` : ""}`)) : error;
+      });
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (options.token) headers["upload-token"] = options.token;
     if (options.body !== undefined) headers["content-type"] = "application/json";

@@ -100,6 +100,8 @@ export class Task implements UploadTask {
   /** The Web Lock (fingerprint) this task's checkpoint is under, and its release while held. */
   private lockId?: string;
   private releaseLock?: () => void;
+  /** Why an upload asked for by its checkpoint can never go on (its file changed, it is gone): said again on resume. */
+  private gone?: Error;
   /** How upload() named the object (key, or filename for the functions to choose the key), kept in the checkpoint. */
   private named?: { key: string } | { filename: string };
   private controller?: AbortController;
@@ -191,18 +193,20 @@ export class Task implements UploadTask {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
     clearTimeout(timer);
-    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload,
-    // unless a task here or in another tab holds it (then it is theirs to go on with).
+    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload.
     const { store } = this.deps;
-    const named = !this.plan && !resuming && store && this.options.checkpoint;
-    let ref: UploadRef | null | undefined = this.plan?.kind === "multipart" ? this.plan : resuming;
+    const named = !this.plan && !resuming && store ? this.options.checkpoint : undefined;
     if (named) {
       this.lockId = named;
-      if (await this.lock()) {
-        this.writer ??= new CheckpointWriter(store, named);
-        ref = await loadCheckpoint(store, named);
-      }
+      this.writer ??= new CheckpointWriter(store!, named);
     }
+    let ref: UploadRef | null | undefined = this.plan?.kind === "multipart" ? this.plan : resuming;
+    // An upload with a checkpoint is this task's to abort only while it holds the checkpoint's
+    // Web Lock: a failed task lets it go, and another tab may have taken the upload over since.
+    if (this.writer && !(await this.lock())) {
+      this.writer = undefined;
+      ref = undefined;
+    } else if (named) ref = await loadCheckpoint(store!, named);
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
@@ -269,8 +273,8 @@ export class Task implements UploadTask {
         await this.initiate(signal);
       } else if (this.plan.kind === "multipart") {
         // Resumed after a failure (which let the lock go): if another tab took the upload over
-        // meanwhile, this one goes on without writing its checkpoint.
-        if (this.writer && !(await this.lock())) this.writer = undefined;
+        // meanwhile, it is theirs now.
+        if (this.writer && !(await this.lock())) throw this.heldElsewhere();
         await this.syncParts(this.plan, signal);
       }
       const plan = this.plan!;
@@ -306,7 +310,9 @@ export class Task implements UploadTask {
   private async initiate(signal: AbortSignal): Promise<void> {
     const source = this.source!;
     const { options, deps } = this;
+    if (options.checkpoint && !deps.store) throw new TypeError("upload: `checkpoint` needs the uploader's store");
     if (options.checkpoint && !options.checkpoint.startsWith(endpointPrefix(deps.endpoint))) throw new TypeError("upload: `checkpoint` was made by an uploader of another endpoint");
+    if (this.gone) throw this.gone;
     const target = options.key ?? options.filename ?? source.name;
     if (!target) throw new TypeError("upload: give a key or a filename (the body has no name)");
     this.named = options.key ? { key: options.key } : { filename: target };
@@ -318,12 +324,12 @@ export class Task implements UploadTask {
       // Another tab holds this upload: upload afresh here, without touching its checkpoint; but an
       // upload asked for by its checkpoint is that one, so never afresh: it fails instead.
       if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
-      else if (options.checkpoint) throw new Error(`${name} is already being uploaded, in this tab or another`);
+      else if (options.checkpoint) throw this.heldElsewhere();
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
       if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
         await this.dropCheckpoint(cp);
-        throw new SourceError(name, new Error("it changed since the upload started; upload it anew"));
+        throw (this.gone = new SourceError(name, new Error("it changed since the upload started; upload it anew")));
       }
       if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
@@ -367,11 +373,20 @@ export class Task implements UploadTask {
       this.resumingFrom = cp;
       listed = await this.listParts(cp, signal);
     } catch (error) {
-      // Gone (completed, aborted, swept) or the token expired: start over; but an upload asked for
-      // by its checkpoint is that one, so it fails with the reason instead.
-      if (isApiError(error) && (error.status === 404 || error.status === 403 || error.status === 401)) {
+      if (!isApiError(error)) throw error;
+      // Gone (completed, aborted, swept), or its upload token is no longer good: the checkpoint
+      // goes, and the file starts over; but an upload asked for by its checkpoint is that one, so
+      // it fails with the reason instead.
+      if (error.code === "UploadNotFound" || error.code.startsWith("UploadToken")) {
         await this.writer?.remove();
-        if (this.options.checkpoint) throw error;
+        if (this.options.checkpoint) throw (this.gone = error);
+        return;
+      }
+      // Another caller's (a shared device: the fingerprint names no caller): theirs to keep, and
+      // this file starts over without a checkpoint. Anything else (a login expired: 401) fails the
+      // task and keeps the checkpoint for a later try.
+      if (error.code === "NotYourUpload" && !this.options.checkpoint) {
+        this.writer = undefined;
         return;
       }
       throw error;
@@ -414,6 +429,11 @@ export class Task implements UploadTask {
     return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
   }
 
+  /** The failure of a task whose upload a task here or in another tab holds (its Web Lock). */
+  private heldElsewhere(): Error {
+    return new Error(`${this.source?.name ?? this.key ?? "the file"} is already being uploaded, in this tab or another`);
+  }
+
   /** A checkpoint that can no longer be resumed (its file changed): its upload is aborted on COS, and it goes. */
   private async dropCheckpoint(cp: Checkpoint | null | undefined): Promise<void> {
     if (cp) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(cp))).catch(() => undefined);
@@ -448,7 +468,8 @@ export class Task implements UploadTask {
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);
     this.to("completing");
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal), signal);
+    // No signal for the retries: nothing stops a completing task, so they must not wait offline.
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal));
     checkCrc(this.key!, undefined, crc64, info.crc64);
     this.finish(resultOf(info));
   }
@@ -515,7 +536,8 @@ export class Task implements UploadTask {
     if (firstError !== undefined) throw firstError;
     this.to("completing");
     const parts = [...this.parts.values()].sort((a, b) => a.partNumber - b.partNumber);
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal), signal);
+    // No signal for the retries: nothing stops a completing task, so they must not wait offline.
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal));
     if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
     await this.writer?.remove();
     this.finish(resultOf(info));

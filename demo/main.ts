@@ -287,15 +287,19 @@ async function main(): Promise<void> {
         throw new Error(`reading ${handle.name} was not allowed, so it cannot resume; pick it again to resume it`);
       }
       const file = await handle.getFile();
-      const upload = (handlers: Pick<UploadOptions, "onProgress" | "onStateChange">) => {
-        const task = uploader.upload({ ...options, ...handlers });
-        // Failed before it had its upload (another tab has it, the file changed...): listed again if COS still holds it.
-        task.done.catch(() => {
-          resuming.delete(u.uploadId);
-          void refreshUnfinished();
+      // Off the list while its row is shown (with its own Resume button when it fails); cancelled
+      // (the upload aborted, or left to the tab that has it), listed again if COS still holds it.
+      const upload = (handlers: Pick<UploadOptions, "onProgress" | "onStateChange">) =>
+        uploader.upload({
+          ...options,
+          ...handlers,
+          onStateChange(state, task) {
+            handlers.onStateChange?.(state, task);
+            if (state !== "cancelled") return;
+            resuming.delete(u.uploadId);
+            void refreshUnfinished();
+          },
         });
-        return task;
-      };
       addRow(file, upload, (key) => uploader.downloadUrl(key, { filename: file.name }));
       // The button is gone: the keyboard's focus goes to the new row, not to the page.
       $<HTMLElement>("#uploads .upload").focus();
@@ -342,12 +346,15 @@ async function main(): Promise<void> {
   $("#pause-all").addEventListener("click", () => uploader.pauseAll());
   $("#resume-all").addEventListener("click", () => uploader.resumeAll());
 
+  let listing = 0;
   refreshUnfinished = async () => {
     const list = $("#unfinished");
+    const mine = ++listing; // an older listing that answers later is not shown over a newer one
     try {
       // An upload with a row here (running, paused or failed: its row has the buttons) is not listed twice.
       const running = new Set(uploader.tasks().filter((t) => !["done", "cancelled"].includes(t.state)).map((t) => t.uploadId));
       const items = await uploader.unfinished();
+      if (mine !== listing) return;
       list.replaceChildren(
         ...items
           .filter((u) => !running.has(u.uploadId) && !resuming.has(u.uploadId))
@@ -355,7 +362,7 @@ async function main(): Promise<void> {
       );
       if (!list.children.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None." }));
     } catch (error) {
-      list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
+      if (mine === listing) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not list them: ${explain(error)}` }));
     }
   };
   const setup = checkSetup({ endpoint: config.api, getToken: devToken }).then(showSetup, (error: unknown) => setupUnreachable(config.api, error));

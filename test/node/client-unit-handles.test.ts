@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CHECKPOINT_PREFIX } from "../../client/checkpoint";
 import { createUploader, memoryStore } from "../../client/node";
+import { createUploaderFor } from "../../client/uploader";
 import type { FileHandle, Store, UploadOptions } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos, until } from "./client-fake";
@@ -76,6 +77,28 @@ async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions & 
 }
 
 afterEach(() => vi.unstubAllGlobals());
+/** Web Locks with ifAvailable: this tab's are held until released, those in `elsewhere` by another tab. */
+function fakeLocks() {
+  const held = new Set<string>();
+  const elsewhere = new Set<string>();
+  vi.stubGlobal("navigator", {
+    locks: {
+      request: async (name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => {
+        if (held.has(name) || elsewhere.has(name)) return callback(null);
+        held.add(name);
+        try {
+          await callback({ name });
+        } finally {
+          held.delete(name);
+        }
+      },
+    },
+  });
+  return { held, elsewhere };
+}
+/** COS refusing part 3 (a 4xx: the task fails at once) while `on()` says so. */
+const refusePart3 = (cos: FakeCos, on: () => boolean) =>
+  (cos.intercept = (req) => (on() && req.to === "cos" && req.query.get("partNumber") === "3" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined));
 /** Web Locks that another tab holds: every request is refused. */
 const heldElsewhere = () => vi.stubGlobal("navigator", { locks: { request: async (_name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => callback(null) } });
 
@@ -276,6 +299,88 @@ describe("file handles as bodies", () => {
     expect(error).toMatchObject({ name: "ApiError", status: 404 });
     expect(cos.log.slice(mark).filter((r) => r.method !== "GET")).toEqual([]);
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("a failed task lets its Web Lock go; if another tab takes the upload over, cancel leaves it alone and resume fails saying so, sending nothing", async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const task = setup(cos, store).upload({ key: "users/test/a.bin", body: bytes(8 * 1024, 1) });
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    refusing = false;
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    expect(locks.held.has(id)).toBe(false);
+    locks.elsewhere.add(id); // another tab picked the same file: its upload now
+    const mark = cos.log.length;
+    task.resume();
+    const error = await task.done.catch((e: Error) => e);
+    expect((error as Error).message).toBe("users/test/a.bin is already being uploaded, in this tab or another");
+    expect(cos.log.slice(mark).filter((r) => r.to === "cos")).toEqual([]);
+    await task.cancel();
+    expect(task.state).toBe("cancelled");
+    expect(cos.aborted).toEqual([]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([id]);
+  });
+
+  it("by checkpoint: a task failed while listing parts, cancelled after another tab took the upload, leaves that tab's checkpoint alone", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const uploadId = await reloadAfter(cos, store, { body: fakeHandle("b.bin", bytes(8 * 1024, 2)).handle }, 2);
+    const [listed] = await setup(cos, store).unfinished();
+    const locks = fakeLocks();
+    cos.intercept = (req) => (req.method === "GET" && req.path.endsWith("/parts") ? { status: 500, body: { error: { code: "Internal", message: "x", requestId: "r" } } } : undefined);
+    const task = setup(cos, store).upload(listed.resumeOptions!);
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    cos.intercept = undefined;
+    locks.elsewhere.add(listed.resumeOptions!.checkpoint);
+    await task.cancel();
+    expect(cos.aborted).toEqual([]);
+    expect(cos.uploads.has(uploadId)).toBe(true);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([listed.resumeOptions!.checkpoint]);
+    expect(store.handles.size).toBe(1);
+  });
+
+  it("a 401 while resuming (the app's login expired) fails the task and keeps the checkpoint and handle for later", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const uploadId = await reloadAfter(cos, store, { body: fakeHandle("d.bin", bytes(8 * 1024, 4)).handle }, 2);
+    const [listed] = await setup(cos, store).unfinished();
+    cos.intercept = (req) => (req.to === "api" ? { status: 401, body: { error: { code: "Unauthenticated", message: "the JWT has expired", requestId: "r" } } } : undefined);
+    const error = await setup(cos, store).upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect(error).toMatchObject({ name: "ApiError", status: 401 });
+    cos.intercept = undefined;
+    expect(cos.uploads.has(uploadId)).toBe(true);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([listed.resumeOptions!.checkpoint]);
+    expect((await setup(cos, store).unfinished())[0]).toMatchObject({ resumable: true, resumeOptions: expect.anything() });
+  });
+
+  it("resumeOptions given to an uploader without a store are a TypeError, not a second upload", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    await reloadAfter(cos, store, { body: fakeHandle("f.bin", bytes(8 * 1024, 6)).handle }, 2);
+    const [listed] = await setup(cos, store).unfinished();
+    const storeless = createUploaderFor({ stack: () => cos.stack, store: () => undefined, chunkParallelLimit: 2 }, { endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: fast });
+    const mark = cos.log.length;
+    const error = await storeless.upload(listed.resumeOptions!).done.catch((e: Error) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(cos.log.slice(mark)).toEqual([]);
+  });
+
+  it("by checkpoint, failed because the upload is gone, then resumed: the same error again", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const uploadId = await reloadAfter(cos, store, { body: fakeHandle("g.bin", bytes(4 * 1024, 7)).handle }, 1);
+    const [listed] = await setup(cos, store).unfinished();
+    cos.uploads.delete(uploadId);
+    const task = setup(cos, store).upload(listed.resumeOptions!);
+    const first = await task.done.catch((e: Error) => e);
+    expect(first).toMatchObject({ name: "ApiError", status: 404 });
+    task.resume();
+    expect(await task.done.catch((e: Error) => e)).toBe(first);
   });
 
   it("a store that cannot keep handles (Web Storage, memory) still resumes when the file is picked again, but offers no resumeOptions", async () => {

@@ -206,6 +206,38 @@ describe("offline (navigator.onLine false)", () => {
     expect((await task.done).size).toBe(4 * 1024);
   });
 
+  it("offline while completing (which nothing may stop), the completion uses its attempts instead of waiting, so cancel and the signal settle", async () => {
+    const network = browserNetwork(true);
+    const cos = new FakeCos();
+    const controller = new AbortController();
+    const uploader = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 2, baseDelay: 1, maxDelay: 2 } });
+    const task = uploader.upload({ key: "users/test/e.bin", body: bytes(4 * 1024, 5), signal: controller.signal });
+    cos.intercept = (req) => {
+      if (!req.path.endsWith("/complete")) return undefined;
+      network.goOffline();
+      return new TypeError("Failed to fetch");
+    };
+    await until(() => task.state === "completing", "completing");
+    controller.abort();
+    expect(await within(uploader.cancelAll(), 1000)).not.toBe("pending");
+    await until(() => task.state === "cancelled", "cancelled");
+  });
+
+  it("offline, a getToken that throws (not even a promise) waits like one that rejects", async () => {
+    browserNetwork(false);
+    const cos = new FakeCos();
+    const uploader = createUploader({
+      endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, retry: { attempts: 1, baseDelay: 1, maxDelay: 1 },
+      getToken: () => {
+        throw new TypeError("Failed to fetch");
+      },
+    });
+    const task = uploader.upload({ key: "users/test/t.bin", body: bytes(4 * 1024, 2) });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(task.state).toBe("initiating");
+    await task.cancel();
+  });
+
   it("without an online event (a runtime that has none), navigator.onLine is looked at again", async () => {
     vi.stubGlobal("navigator", { onLine: false });
     let back = false;
