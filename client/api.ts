@@ -126,7 +126,7 @@ export class Api {
     const bearer = await Promise.resolve()
       .then(() => this.options.getToken?.())
       .catch((error: unknown) => {
-        throw isOffline() ? new NetworkError(method, url, new Error(`getToken failed while offline${error instanceof Error ? `: ${error.message}` : ""}`)) : error;
+        throw isOffline() ? new NetworkError(method, url, new Error(`getToken failed while offline: ${error instanceof Error ? error.message : String(error)}`, { cause: error })) : error;
       });
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (options.token) headers["upload-token"] = options.token;

@@ -206,7 +206,13 @@ export class Task implements UploadTask {
     if (this.writer && !(await this.lock())) {
       this.writer = undefined;
       ref = undefined;
-    } else if (named) ref = await loadCheckpoint(store!, named);
+    } else if (this.writer) {
+      // Without a plan (failed before one), the checkpoint's upload is the one to abort. A
+      // checkpoint that names another upload (the same file started anew since) is not removed.
+      const cp = await loadCheckpoint(store!, this.writer.id);
+      ref ??= cp;
+      if (cp && cp.uploadId !== ref?.uploadId) this.writer = undefined;
+    }
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await this.writer?.remove();
     this.cleanup();
@@ -273,9 +279,17 @@ export class Task implements UploadTask {
         await this.initiate(signal);
       } else if (this.plan.kind === "multipart") {
         // Resumed after a failure (which let the lock go): if another tab took the upload over
-        // meanwhile, it is theirs now.
+        // meanwhile, it is theirs now; if the same file started another upload under this
+        // checkpoint's id since, this one goes on without overwriting it.
         if (this.writer && !(await this.lock())) throw this.heldElsewhere();
-        await this.syncParts(this.plan, signal);
+        const cp = this.writer && (await loadCheckpoint(this.deps.store!, this.writer.id));
+        if (cp && cp.uploadId !== this.plan.uploadId) this.writer = undefined;
+        const { partCount } = this.plan;
+        await this.syncParts(this.plan, signal).catch((error: unknown) => {
+          // Every part done and the upload gone: a Complete whose answer was lost may have made the
+          // object. Complete is sent again (the functions answer it from the object, if it is this one).
+          if (!(isApiError(error) && error.code === "UploadNotFound" && this.parts.size === partCount)) throw error;
+        });
       }
       const plan = this.plan!;
       if (plan.kind === "single") await this.uploadSingle(plan, signal);
@@ -324,7 +338,10 @@ export class Task implements UploadTask {
       // Another tab holds this upload: upload afresh here, without touching its checkpoint; but an
       // upload asked for by its checkpoint is that one, so never afresh: it fails instead.
       if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
-      else if (options.checkpoint) throw this.heldElsewhere();
+      else {
+        this.writer = undefined; // one left from an earlier try: the checkpoint is the holder's now
+        if (options.checkpoint) throw this.heldElsewhere();
+      }
       const cp = this.writer && (await loadCheckpoint(deps.store, id));
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
       if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
@@ -337,7 +354,7 @@ export class Task implements UploadTask {
       const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target), signal), signal);
       this.plan = plan;
       if (plan.kind === "multipart") await this.checkpoint();
-      else this.writer = undefined;
+      else this.withoutCheckpoint();
     }
     this.key = this.plan.key;
     if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
@@ -386,7 +403,7 @@ export class Task implements UploadTask {
       // this file starts over without a checkpoint. Anything else (a login expired: 401) fails the
       // task and keeps the checkpoint for a later try.
       if (error.code === "NotYourUpload" && !this.options.checkpoint) {
-        this.writer = undefined;
+        this.withoutCheckpoint();
         return;
       }
       throw error;
@@ -427,6 +444,14 @@ export class Task implements UploadTask {
     const { contentType, metadata, storageClass, headers, trafficLimit } = this.options;
     const options = { ...this.named, contentType, metadata, storageClass, headers, trafficLimit };
     return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
+  }
+
+  /** Goes on without a checkpoint (a single PUT, or the fingerprint's is another caller's): its Web Lock goes too. */
+  private withoutCheckpoint(): void {
+    this.writer = undefined;
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+    this.lockId = undefined;
   }
 
   /** The failure of a task whose upload a task here or in another tab holds (its Web Lock). */

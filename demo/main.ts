@@ -169,7 +169,8 @@ function addRow(file: File, start: (handlers: { onProgress(p: Progress): void; o
     const action = (event.target as HTMLElement).closest("button")?.dataset.action;
     if (action === "pause") started.pause();
     if (action === "resume") started.resume();
-    if (action === "cancel") void started.cancel();
+    // Listed again once the cancel is through (its upload aborted, or left to the tab that has it).
+    if (action === "cancel") void started.cancel().then(() => refreshUnfinished());
   });
 }
 
@@ -287,17 +288,15 @@ async function main(): Promise<void> {
         throw new Error(`reading ${handle.name} was not allowed, so it cannot resume; pick it again to resume it`);
       }
       const file = await handle.getFile();
-      // Off the list while its row is shown (with its own Resume button when it fails); cancelled
-      // (the upload aborted, or left to the tab that has it), listed again if COS still holds it.
+      // Off the list while its row is shown (with its own Resume button when it fails); once
+      // cancelled, listed again if COS still holds it (another tab has it).
       const upload = (handlers: Pick<UploadOptions, "onProgress" | "onStateChange">) =>
         uploader.upload({
           ...options,
           ...handlers,
           onStateChange(state, task) {
             handlers.onStateChange?.(state, task);
-            if (state !== "cancelled") return;
-            resuming.delete(u.uploadId);
-            void refreshUnfinished();
+            if (state === "cancelled") resuming.delete(u.uploadId);
           },
         });
       addRow(file, upload, (key) => uploader.downloadUrl(key, { filename: file.name }));

@@ -7,7 +7,7 @@
 // IndexedDB and FileSystemFileHandle in Chromium, is in test/browser/client.test.ts.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CHECKPOINT_PREFIX } from "../../client/checkpoint";
+import { CHECKPOINT_PREFIX, loadCheckpoint } from "../../client/checkpoint";
 import { createUploader, memoryStore } from "../../client/node";
 import { createUploaderFor } from "../../client/uploader";
 import type { FileHandle, Store, UploadOptions } from "../../client/types";
@@ -66,7 +66,7 @@ function fakeHandle(name: string, body: Uint8Array, permission = "granted", answ
 }
 
 /** Starts uploading `handle`, lets `parts` parts reach COS, then abandons it (as a reload would). */
-async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions & { body: FileHandle }, parts: number) {
+async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions, parts: number) {
   cos.putDelay = 20;
   const task = setup(cos, store).upload(options);
   await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
@@ -422,4 +422,158 @@ describe("file handles as bodies", () => {
     cos.putDelay = 0;
     await Promise.all([first.done, queued.done]);
   });
+});
+
+describe("checkpoints and Web Locks after failures", () => {
+  const api401 = { status: 401, body: { error: { code: "Unauthenticated", message: "the JWT has expired", requestId: "r" } } };
+  const setupWith = (cos: FakeCos, store: Store, fetch = cos.fetch) => createUploader({ endpoint: "https://api.test", fetch, httpStack: cos.stack, store, retry: fast, chunkParallelLimit: 2 });
+  it("the same file while another tab holds its upload: a fresh upload of its own, which a failure and resume finish and cancel aborts", async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 1);
+    const firstId = await reloadAfter(cos, store, { key: "users/test/a.bin", body }, 2);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    locks.elsewhere.add(id);
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const t = setup(cos, store).upload({ key: "users/test/a.bin", body });
+    await t.done.catch(() => undefined);
+    expect(t.state).toBe("failed");
+    expect(t.uploadId).not.toBe(firstId);
+    refusing = false;
+    t.resume();
+    expect((await t.done).size).toBe(8 * 1024);
+    cos.putDelay = 30;
+    const c = setup(cos, store).upload({ key: "users/test/a.bin", body });
+    await until(() => !!c.uploadId, "planned");
+    await c.cancel();
+    expect(c.state).toBe("cancelled");
+    expect(cos.aborted).toContain(c.uploadId);
+  });
+
+  it("another caller's checkpoint (NotYourUpload): a fresh upload without a checkpoint, which lets that checkpoint's Web Lock go at once", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 2);
+    const firstId = await reloadAfter(cos, store, { key: "users/test/b.bin", body }, 2);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    const locks = fakeLocks();
+    cos.intercept = (req) => (req.method === "GET" && req.path.endsWith("/parts") ? { status: 403, body: { error: { code: "NotYourUpload", message: "x", requestId: "r" } } } : undefined);
+    cos.putDelay = 30;
+    const a = setup(cos, store).upload({ key: "users/test/b.bin", body });
+    await until(() => a.state === "uploading", "uploading");
+    expect(a.uploadId).not.toBe(firstId);
+    expect((await loadCheckpoint(store, id))?.uploadId).toBe(firstId); // the other caller's, untouched
+    const heldDuringUpload = locks.held.has(id);
+    await a.cancel();
+    expect(cos.aborted).toEqual([a.uploadId]);
+    expect(locks.held.has(id)).toBe(false); // released at the end
+    expect(heldDuringUpload).toBe(false);
+  });
+
+  it("a task failed after taking the lock (createUpload 500), resumed while another task holds it, uploads afresh rather than that task's upload", async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 3);
+    const uploader = setup(cos, store);
+    let failCreate = true;
+    cos.intercept = (req) => (failCreate && req.path === "/v1/uploads" && req.method === "POST" ? { status: 500, body: { error: { code: "Internal", message: "x", requestId: "r" } } } : undefined);
+    const a = uploader.upload({ key: "users/test/c.bin", body });
+    await a.done.catch(() => undefined);
+    expect(a.state).toBe("failed");
+    failCreate = false;
+    cos.putDelay = 30;
+    const b = uploader.upload({ key: "users/test/c.bin", body });
+    await until(() => !!b.uploadId, "b planned");
+    expect(locks.held.size).toBe(1); // b holds the fingerprint's lock
+    a.resume();
+    await until(() => !!a.uploadId, "a planned");
+    // Fingerprint semantics: lock held elsewhere => upload afresh, never the holder's upload.
+    expect(a.uploadId).not.toBe(b.uploadId);
+    await Promise.allSettled([a.cancel(), b.cancel()]);
+  });
+
+  it("cancelling a task that failed while resuming (401) aborts the checkpoint's upload and removes the checkpoint: none left alive but forgotten", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 4);
+    const firstId = await reloadAfter(cos, store, { key: "users/test/d.bin", body }, 2);
+    const uploadId = firstId;
+    cos.intercept = (req) => (req.method === "GET" && req.path.endsWith("/parts") ? api401 : undefined);
+    const a = setup(cos, store).upload({ key: "users/test/d.bin", body }); // "after a reload"
+    await a.done.catch(() => undefined);
+    expect(a.state).toBe("failed");
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1); // kept, as the commit intends
+    cos.intercept = undefined;
+    await a.cancel();
+    const keys = await store.keys(CHECKPOINT_PREFIX);
+    // Either the upload is aborted (cancel's promise) or the checkpoint is kept: not "forgotten but alive".
+    expect({ aborted: cos.aborted.includes(uploadId), alive: cos.uploads.has(uploadId), checkpoints: keys.length }).toEqual({ aborted: true, alive: false, checkpoints: 0 });
+  });
+
+  it("cancelling a failed task leaves a checkpoint that now names another upload of the same file", async () => {
+    fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 7);
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const uploader = setup(cos, store);
+    const a = uploader.upload({ key: "users/test/g.bin", body });
+    await a.done.catch(() => undefined);
+    expect(a.state).toBe("failed");
+    cos.uploads.delete(a.uploadId!); // swept by the lifecycle rule
+    const b = uploader.upload({ key: "users/test/g.bin", body }); // the same file again: its upload gone, a new one
+    await b.done.catch(() => undefined);
+    expect(b.state).toBe("failed");
+    expect(b.uploadId).not.toBe(a.uploadId);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    expect((await loadCheckpoint(store, id))?.uploadId).toBe(b.uploadId);
+    await a.cancel();
+    expect((await loadCheckpoint(store, id))?.uploadId).toBe(b.uploadId); // b's checkpoint must survive a's cancel
+  });
+
+  it("offline while completing, the Complete landed but its answer was lost: the task fails, and resume sends Complete again and finishes", async () => {
+    const events = new EventTarget();
+    const nav = { onLine: true };
+    vi.stubGlobal("navigator", nav);
+    vi.stubGlobal("addEventListener", events.addEventListener.bind(events));
+    vi.stubGlobal("removeEventListener", events.removeEventListener.bind(events));
+    const cos = new FakeCos();
+    const store = memoryStore();
+    let lose = true;
+    const fetch: typeof cos.fetch = async (url, init) => {
+      if (nav.onLine === false) throw new TypeError("Failed to fetch");
+      const r = await cos.fetch(url, init);
+      if (lose && String(url).endsWith("/complete")) {
+        lose = false;
+        nav.onLine = false; // the tunnel, as the answer comes back
+        throw new TypeError("Failed to fetch");
+      }
+      return r;
+    };
+    // The functions answer a retried Complete with the object (routes/uploads.ts); the fake does not: mimic it.
+    const done = new Map<string, string>();
+    cos.intercept = (req) => {
+      if (!req.path.endsWith("/complete")) return undefined;
+      const uploadId = decodeURIComponent(req.path.split("/")[3]);
+      const key = done.get(uploadId);
+      if (key && cos.objects.has(key)) return { status: 200, body: { key, etag: '"e"', size: cos.objects.get(key)!.length, location: "x" } };
+      return undefined;
+    };
+    const task = setupWith(cos, store, fetch).upload({ key: "users/test/e.bin", body: bytes(4 * 1024, 5) });
+    await until(() => !!task.uploadId, "planned");
+    done.set(task.uploadId!, "users/test/e.bin");
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    expect(cos.objects.has("users/test/e.bin")).toBe(true); // the object IS there
+    nav.onLine = true;
+    events.dispatchEvent(new Event("online"));
+    task.resume();
+    const r = await task.done.catch((e: Error) => e);
+    expect(r).toMatchObject({ key: "users/test/e.bin" });
+  });
+
 });
