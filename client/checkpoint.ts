@@ -63,30 +63,99 @@ export async function listCheckpoints(store: Store): Promise<{ id: string; cp: C
 }
 
 /**
- * Writes a checkpoint's changes one after another (the last one wins), never failing the upload.
- * With a file handle and a store that keeps handles, the first write keeps the handle too.
+ * A task's hold on one checkpoint id, and the upload that checkpoint is for. Two rules keep two
+ * tasks (in one uploader, or in two tabs) from ever driving the same upload:
+ * - a claim is held by one task at a time: the id's Web Lock, and within one uploader the id itself
+ *   (Node, React Native and pages outside a secure context have no Web Locks);
+ * - a claim writes or removes its checkpoint only while held, and only while the stored checkpoint
+ *   is for the claim's upload (the same file may have started another upload under the id since).
+ * A paused task keeps its claim; a failed, done or cancelled one releases it, and takes it again
+ * (retake) to resume or to cancel. Writes go one after another, and the release waits for them.
  */
-export class CheckpointWriter {
+export class Claim {
+  /** The upload the checkpoint is for: the one read when the claim was taken, or the first one saved. */
+  uploadId?: string;
   private chain: Promise<void> = Promise.resolve();
-  constructor(
-    private readonly store: Store | undefined,
+  private releaseLock?: () => void;
+  /** A release waiting for the writes before it. */
+  private releasing?: Promise<void>;
+
+  private constructor(
+    private readonly store: Store,
     readonly id: string,
+    /** The ids the tasks of one uploader hold. */
+    private readonly taken: Set<string>,
+    /** The body's file handle, kept with the first write (for resumeOptions). */
     private handle?: FileHandle,
   ) {}
-  save(cp: Checkpoint): Promise<void> {
-    const text = JSON.stringify({ ...cp, updatedAt: Date.now() });
-    this.chain = this.chain
-      .then(async () => {
-        await this.store?.set(this.id, text);
-        const handle = this.handle;
-        this.handle = undefined; // tried once: a handle the store cannot keep is not tried on every part
-        if (handle) await this.store?.setHandle?.(this.id, handle);
-      })
-      .catch(() => undefined);
-    return this.chain;
+
+  /** Takes the claim on `id`; null while another task, here or in another tab, holds it. */
+  static async take(store: Store, id: string, taken: Set<string>, handle?: FileHandle): Promise<Claim | null> {
+    const claim = new Claim(store, id, taken, handle);
+    return (await claim.retake()) ? claim : null;
   }
+
+  get held(): boolean {
+    return this.releaseLock !== undefined;
+  }
+
+  /** Takes the claim again after a release (true if this task holds it already); false while another holds it. */
+  async retake(): Promise<boolean> {
+    if (this.held) return true;
+    await this.releasing;
+    if (this.taken.has(this.id)) return false;
+    this.taken.add(this.id);
+    const release = await acquireLock(this.id);
+    if (!release) this.taken.delete(this.id);
+    else this.releaseLock = release;
+    return this.held;
+  }
+
+  /** The checkpoint stored under the id, whichever upload it is for. */
+  read(): Promise<Checkpoint | null> {
+    return loadCheckpoint(this.store, this.id);
+  }
+
+  /** Writes `cp` if the claim is held and `cp` is for its upload (a claim without one yet takes cp's). */
+  save(cp: Checkpoint): Promise<void> {
+    if (!this.held || (this.uploadId ?? cp.uploadId) !== cp.uploadId) return this.chain;
+    this.uploadId = cp.uploadId;
+    const text = JSON.stringify({ ...cp, updatedAt: Date.now() });
+    return this.after(async () => {
+      await this.store.set(this.id, text);
+      const handle = this.handle;
+      this.handle = undefined; // tried once: a handle the store cannot keep is not tried on every part
+      if (handle) await this.store.setHandle?.(this.id, handle);
+    });
+  }
+
+  /** Removes the checkpoint (and its file handle) if the claim is held and it is for the claim's upload. */
   remove(): Promise<void> {
-    this.chain = this.chain.then(() => this.store?.remove(this.id)).catch(() => undefined);
+    if (!this.held) return this.chain;
+    return this.after(async () => {
+      const stored = await this.read();
+      if (stored && stored.uploadId !== this.uploadId) return;
+      await this.store.remove(this.id);
+      this.uploadId = undefined;
+    });
+  }
+
+  /** Lets the claim go once the writes under way have landed; nothing more is written until a retake. */
+  release(): Promise<void> {
+    const release = this.releaseLock;
+    this.releaseLock = undefined;
+    if (release) {
+      this.releasing = this.chain.then(() => {
+        this.taken.delete(this.id);
+        release();
+      });
+    }
+    return this.releasing ?? Promise.resolve();
+  }
+
+  /** Runs `step` after the writes before it; a failed write never fails the upload. */
+  private after(step: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(step).catch(() => undefined);
     return this.chain;
   }
 }

@@ -10,7 +10,7 @@
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
-import { CheckpointWriter, acquireLock, endpointPrefix, fingerprint, loadCheckpoint, type Checkpoint, type DonePart } from "./checkpoint";
+import { Claim, endpointPrefix, fingerprint, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, SourceError, abortError, callOut, isApiError } from "./errors";
 import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
@@ -42,6 +42,8 @@ export interface TaskDeps {
   queue: Queue;
   stack: HttpStack;
   store?: Store;
+  /** The checkpoint ids this uploader's tasks hold (Claim). */
+  claims: Set<string>;
   endpoint: string;
   retry: Required<RetryOptions>;
   crc: boolean;
@@ -90,16 +92,14 @@ export class Task implements UploadTask {
   /** Until the task runs: nothing sent of a known total (0 for a `{ path }` not opened yet). */
   private last: Progress;
   private plan?: UploadPlan;
-  /** The checkpoint's upload while its parts are being listed (before it becomes the plan): cancel aborts it too. */
-  private resumingFrom?: UploadRef;
   private readonly parts = new Map<number, DonePart>();
   private window?: PartUrlWindow;
   /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
   private todo: number[] = [];
-  private writer?: CheckpointWriter;
-  /** The Web Lock (fingerprint) this task's checkpoint is under, and its release while held. */
-  private lockId?: string;
-  private releaseLock?: () => void;
+  /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
+  private claim?: Claim;
+  /** The cancel under way: a second cancel() waits for it. */
+  private cancelling?: Promise<void>;
   /** Why an upload asked for by its checkpoint can never go on (its file changed, it is gone): said again on resume. */
   private gone?: Error;
   /** How upload() named the object (key, or filename for the functions to choose the key), kept in the checkpoint. */
@@ -128,12 +128,9 @@ export class Task implements UploadTask {
     this.body = body;
     if (signal) {
       // An abort is a cancel (aborted on COS, `done` rejects with CancelledError), also when it
-      // happened before upload() was called. A task completing then finishes completing (too late
-      // to cancel); if that fails, it is cancelled after all.
-      const onAbort = async () => {
-        while (this.state !== "done" && this.state !== "cancelled") await this.cancel();
-      };
-      if (signal.aborted) queueMicrotask(() => void onAbort());
+      // happened before upload() was called.
+      const onAbort = () => void this.cancel();
+      if (signal.aborted) queueMicrotask(onAbort);
       signal.addEventListener("abort", onAbort, { once: true });
       this.unlisten = () => signal.removeEventListener("abort", onAbort);
     }
@@ -177,15 +174,16 @@ export class Task implements UploadTask {
     })();
   }
 
-  async cancel(): Promise<void> {
-    // Once completing, the object is being assembled on COS: too late to cancel; done settles as it will.
-    if (this.state === "completing") {
-      await this.done.catch(() => undefined);
-      return;
-    }
+  cancel(): Promise<void> {
+    return (this.cancelling ??= this.cancelOnce().finally(() => (this.cancelling = undefined)));
+  }
+
+  private async cancelOnce(): Promise<void> {
+    // Once completing, the object is being assembled on COS: too late to cancel; done settles as it
+    // will, and a completion that fails is cancelled then.
+    if (this.state === "completing") await this.done.catch(() => undefined);
     if (!this.can("cancelled")) return;
     this.to("cancelled");
-    const resuming = this.resumingFrom;
     this.controller?.abort();
     // The aborted run normally ends within milliseconds; cancel never waits on it for long (a run
     // stuck somewhere must not keep the upload alive on COS, nor `done` pending). A part it still
@@ -193,29 +191,24 @@ export class Task implements UploadTask {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
     clearTimeout(timer);
-    // Not yet planned: an upload asked for by its checkpoint (resumeOptions) is still that upload.
+    // The upload to abort: the plan, else the one the claim's checkpoint is for (a task cancelled
+    // while resuming it, or failed before it had a plan, or asked to resume it and not yet run).
+    let ref: UploadRef | undefined = this.plan?.kind === "multipart" ? this.plan : undefined;
     const { store } = this.deps;
-    const named = !this.plan && !resuming && store ? this.options.checkpoint : undefined;
-    if (named) {
-      this.lockId = named;
-      this.writer ??= new CheckpointWriter(store!, named);
+    if (!this.claim && !this.plan && store && this.options.checkpoint) {
+      this.claim = (await Claim.take(store, this.options.checkpoint, this.deps.claims)) ?? undefined;
+      if (this.claim) this.claim.uploadId = (await this.claim.read())?.uploadId;
     }
-    let ref: UploadRef | null | undefined = this.plan?.kind === "multipart" ? this.plan : resuming;
-    // An upload with a checkpoint is this task's to abort only while it holds the checkpoint's
-    // Web Lock: a failed task lets it go, and another tab may have taken the upload over since.
-    if (this.writer && !(await this.lock())) {
-      this.writer = undefined;
-      ref = undefined;
-    } else if (this.writer) {
-      // Without a plan (failed before one), the checkpoint's upload is the one to abort. A
-      // checkpoint that names another upload (the same file started anew since) is not removed.
-      const cp = await loadCheckpoint(store!, this.writer.id);
-      ref ??= cp;
-      if (cp && cp.uploadId !== ref?.uploadId) this.writer = undefined;
+    if (this.claim && !(await this.claim.retake())) {
+      // Another task or tab has the checkpoint now: its upload is theirs, not this task's to abort.
+      if (ref?.uploadId === this.claim.uploadId) ref = undefined;
+      this.claim = undefined;
     }
+    const cp = this.claim && (await this.claim.read());
+    if (!ref && cp && cp.uploadId === this.claim!.uploadId) ref = cp;
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
-    await this.writer?.remove();
-    this.cleanup();
+    await this.claim?.remove();
+    await this.cleanup();
     this.release();
     this.settle.reject(new CancelledError(this.key));
   }
@@ -278,12 +271,12 @@ export class Task implements UploadTask {
         this.to("initiating");
         await this.initiate(signal);
       } else if (this.plan.kind === "multipart") {
-        // Resumed after a failure (which let the lock go): if another tab took the upload over
-        // meanwhile, it is theirs now; if the same file started another upload under this
-        // checkpoint's id since, this one goes on without overwriting it.
-        if (this.writer && !(await this.lock())) throw this.heldElsewhere();
-        const cp = this.writer && (await loadCheckpoint(this.deps.store!, this.writer.id));
-        if (cp && cp.uploadId !== this.plan.uploadId) this.writer = undefined;
+        // Resumed after a failure (which let the claim go): if another task or tab took the upload
+        // over since, it is theirs now; if the same file started another upload under this
+        // checkpoint's id since, this one goes on without a checkpoint.
+        if (this.claim && !(await this.claim.retake())) throw this.heldElsewhere();
+        const cp = this.claim && (await this.claim.read());
+        if (cp && cp.uploadId !== this.plan.uploadId) this.withoutCheckpoint();
         const { partCount } = this.plan;
         await this.syncParts(this.plan, signal).catch((error: unknown) => {
           // Every part done and the upload gone: a Complete whose answer was lost may have made the
@@ -300,7 +293,7 @@ export class Task implements UploadTask {
       // Taken first: a listener of "failed" may resume the task at once, which makes a new `done`.
       const { reject } = this.settle;
       this.to("failed");
-      this.cleanup();
+      await this.cleanup();
       reject(error);
     } finally {
       releaseFile?.();
@@ -334,15 +327,14 @@ export class Task implements UploadTask {
     const mark = deps.store && source.size > 0 ? await contentMark(this.body!, source) : undefined;
     if (deps.store && (mark !== undefined || options.checkpoint)) {
       // A named checkpoint (resumeOptions), else the one this body's fingerprint names.
-      const id = (this.lockId = options.checkpoint ?? fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark));
-      // Another tab holds this upload: upload afresh here, without touching its checkpoint; but an
-      // upload asked for by its checkpoint is that one, so never afresh: it fails instead.
-      if (await this.lock()) this.writer ??= new CheckpointWriter(deps.store, id, isFileHandle(this.body) ? this.body : undefined);
-      else {
-        this.writer = undefined; // one left from an earlier try: the checkpoint is the holder's now
-        if (options.checkpoint) throw this.heldElsewhere();
-      }
-      const cp = this.writer && (await loadCheckpoint(deps.store, id));
+      const id = options.checkpoint ?? fingerprint(deps.endpoint, options.key ? `key:${options.key}` : `name:${target}`, source, deps.partSize, mark);
+      // Held since an earlier try (paused while initiating), taken again, or taken now.
+      if (!(this.claim && (await this.claim.retake()))) this.claim = (await Claim.take(deps.store, id, deps.claims, isFileHandle(this.body) ? this.body : undefined)) ?? undefined;
+      // Another task or tab holds this upload: upload afresh, without its checkpoint; but an upload
+      // asked for by its checkpoint is that one, so never afresh: it fails instead.
+      if (!this.claim && options.checkpoint) throw this.heldElsewhere();
+      const cp = this.claim && (await this.claim.read());
+      if (this.claim) this.claim.uploadId = cp?.uploadId; // the claim is for the stored upload, if any
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
       if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
         await this.dropCheckpoint(cp);
@@ -351,22 +343,20 @@ export class Task implements UploadTask {
       if (cp && cp.size === source.size) await this.resumeFrom(cp, signal);
     }
     if (!this.plan) {
-      const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target), signal), signal);
+      // The request itself is not aborted by a pause or cancel: once sent, the upload may exist on
+      // COS, and only its answer says which one to keep (paused) or abort (cancelled).
+      const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target)), signal);
       this.plan = plan;
       if (plan.kind === "multipart") await this.checkpoint();
       else this.withoutCheckpoint();
+      if (signal.aborted) {
+        // Cancelled while it was on its way, and cancel did not wait for it: aborted here.
+        if (this.state === "cancelled" && plan.kind === "multipart") await this.retrying(Priority.completeAbort, () => deps.api.abort(refOf(plan))).catch(() => undefined);
+        throw abortError();
+      }
     }
     this.key = this.plan.key;
     if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
-  }
-
-  /**
-   * Takes the task's Web Lock unless it holds it already (a run paused while initiating keeps it:
-   * asking again would read as another tab's). False when another tab holds it.
-   */
-  private async lock(): Promise<boolean> {
-    if (!this.releaseLock && this.lockId) this.releaseLock = (await acquireLock(this.lockId)) ?? undefined;
-    return this.releaseLock !== undefined;
   }
 
   /** The POST /v1/uploads body for this task. */
@@ -387,7 +377,6 @@ export class Task implements UploadTask {
   private async resumeFrom(cp: Checkpoint, signal: AbortSignal): Promise<void> {
     let listed;
     try {
-      this.resumingFrom = cp;
       listed = await this.listParts(cp, signal);
     } catch (error) {
       if (!isApiError(error)) throw error;
@@ -395,7 +384,7 @@ export class Task implements UploadTask {
       // goes, and the file starts over; but an upload asked for by its checkpoint is that one, so
       // it fails with the reason instead.
       if (error.code === "UploadNotFound" || error.code.startsWith("UploadToken")) {
-        await this.writer?.remove();
+        await this.claim?.remove();
         if (this.options.checkpoint) throw (this.gone = error);
         return;
       }
@@ -407,8 +396,6 @@ export class Task implements UploadTask {
         return;
       }
       throw error;
-    } finally {
-      this.resumingFrom = undefined;
     }
     const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
     for (const p of listed) {
@@ -439,19 +426,17 @@ export class Task implements UploadTask {
 
   private checkpoint(): Promise<void> {
     const plan = this.plan;
-    if (!this.writer || plan?.kind !== "multipart") return Promise.resolve();
+    if (!this.claim || plan?.kind !== "multipart") return Promise.resolve();
     const { key, uploadId, token, partSize, partCount } = plan;
     const { contentType, metadata, storageClass, headers, trafficLimit } = this.options;
     const options = { ...this.named, contentType, metadata, storageClass, headers, trafficLimit };
-    return this.writer.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
+    return this.claim.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
   }
 
-  /** Goes on without a checkpoint (a single PUT, or the fingerprint's is another caller's): its Web Lock goes too. */
+  /** Goes on without a checkpoint (a single PUT; the checkpoint is another caller's or another upload's): the claim goes. */
   private withoutCheckpoint(): void {
-    this.writer = undefined;
-    this.releaseLock?.();
-    this.releaseLock = undefined;
-    this.lockId = undefined;
+    this.claim?.release();
+    this.claim = undefined;
   }
 
   /** The failure of a task whose upload a task here or in another tab holds (its Web Lock). */
@@ -462,8 +447,7 @@ export class Task implements UploadTask {
   /** A checkpoint that can no longer be resumed (its file changed): its upload is aborted on COS, and it goes. */
   private async dropCheckpoint(cp: Checkpoint | null | undefined): Promise<void> {
     if (cp) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(cp))).catch(() => undefined);
-    await this.writer?.remove();
-    this.writer = undefined;
+    await this.claim?.remove();
   }
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {
@@ -496,7 +480,7 @@ export class Task implements UploadTask {
     // No signal for the retries: nothing stops a completing task, so they must not wait offline.
     const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal));
     checkCrc(this.key!, undefined, crc64, info.crc64);
-    this.finish(resultOf(info));
+    await this.finish(resultOf(info));
   }
 
   private partRange(plan: MultipartPlan, n: number) {
@@ -564,15 +548,15 @@ export class Task implements UploadTask {
     // No signal for the retries: nothing stops a completing task, so they must not wait offline.
     const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal));
     if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
-    await this.writer?.remove();
-    this.finish(resultOf(info));
+    await this.claim?.remove();
+    await this.finish(resultOf(info));
   }
 
-  private finish(result: UploadResult): void {
+  private async finish(result: UploadResult): Promise<void> {
     this.meter!.finish();
     this.reportProgress(true);
     this.to("done");
-    this.cleanup();
+    await this.cleanup();
     this.release();
     this.settle.resolve(result);
   }
@@ -587,11 +571,11 @@ export class Task implements UploadTask {
     this.unlisten?.();
   }
 
-  private cleanup(): void {
-    this.releaseLock?.();
-    this.releaseLock = undefined;
+  /** The task stopped (failed, done, cancelled): its claim goes (once its writes landed), and its source is closed. */
+  private async cleanup(): Promise<void> {
     void this.source?.close?.().catch(() => undefined);
     // A failed task may be resumed: it opens its body again.
     this.source = undefined;
+    await this.claim?.release();
   }
 }

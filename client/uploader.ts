@@ -2,7 +2,7 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { acquireLock, endpointPrefix, listCheckpoints, loadCheckpoint, type Checkpoint } from "./checkpoint";
+import { Claim, endpointPrefix, listCheckpoints, type Checkpoint } from "./checkpoint";
 import { callOut, isApiError, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
@@ -62,17 +62,17 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
    * (completed, aborted, swept), so dead checkpoints and their file handles do not pile up in the
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
+  /** The checkpoint ids this uploader's tasks hold: no two of them drive one upload, Web Locks or not. */
+  const claims = new Set<string>();
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
     const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.code === "UploadNotFound");
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:
     // meanwhile the same file may have started a new upload under the same id.
-    const release = gone && (await acquireLock(id));
-    if (!release) return;
-    try {
-      if ((await loadCheckpoint(store!, id))?.uploadId === cp.uploadId) await store!.remove(id).catch(() => undefined);
-    } finally {
-      release();
-    }
+    const claim = gone && (await Claim.take(store!, id, claims));
+    if (!claim) return;
+    claim.uploadId = cp.uploadId;
+    await claim.remove();
+    claim.release();
   };
 
   const emit = (event: UploaderEvent, task: UploadTask) => {
@@ -82,7 +82,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
   const uploader: Uploader = {
     upload(uploadOptions: UploadOptions): UploadTask {
-      const task = new Task(uploadOptions, { api, queue, stack, store, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, sizeOfPath: platform.sizeOfPath, emit });
+      const task = new Task(uploadOptions, { api, queue, stack, store, claims, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, sizeOfPath: platform.sizeOfPath, emit });
       all.push(task);
       emit("list-update", task);
       task.start();

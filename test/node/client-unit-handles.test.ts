@@ -576,4 +576,105 @@ describe("checkpoints and Web Locks after failures", () => {
     expect(r).toMatchObject({ key: "users/test/e.bin" });
   });
 
+  it("without Web Locks (Node), a second task of the same file in one uploader uploads afresh rather than drive the first one's upload; cancelling it aborts only its own", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 11);
+    const uploader = setup(cos, store);
+    cos.putDelay = 20;
+    const a = uploader.upload({ key: "users/test/n.bin", body });
+    await until(() => (cos.uploads.get(a.uploadId ?? "")?.parts.size ?? 0) >= 2, "a has 2 parts");
+    a.pause(); // a still holds its checkpoint
+    const b = uploader.upload({ key: "users/test/n.bin", body });
+    await until(() => !!b.uploadId, "b planned");
+    expect(b.uploadId).not.toBe(a.uploadId);
+    await b.cancel();
+    expect(cos.aborted).toEqual([b.uploadId]);
+    a.resume();
+    expect((await a.done).size).toBe(body.length);
+  });
+
+  it("cancelling a task that failed before it had an upload leaves the upload a later task of the same file made, and its checkpoint", async () => {
+    fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 12);
+    const uploader = setup(cos, store);
+    let failCreate = true;
+    let refusing = false;
+    cos.intercept = (req) => {
+      if (failCreate && req.path === "/v1/uploads" && req.method === "POST") return { status: 400, body: { error: { code: "Bad", message: "x", requestId: "r" } } };
+      if (refusing && req.to === "cos" && req.query.get("partNumber") === "3") return { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" };
+      return undefined;
+    };
+    const a = uploader.upload({ key: "users/test/f.bin", body });
+    await a.done.catch(() => undefined);
+    expect(a.state).toBe("failed");
+    failCreate = false;
+    refusing = true;
+    const b = uploader.upload({ key: "users/test/f.bin", body });
+    await b.done.catch(() => undefined);
+    expect(b.state).toBe("failed");
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    await a.cancel();
+    expect(cos.aborted).toEqual([]);
+    expect((await loadCheckpoint(store, id))?.uploadId).toBe(b.uploadId);
+  });
+
+  it("a run that outlives cancel's wait (a stack that ignores the abort) never writes the checkpoint again", { timeout: 10_000 }, async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const stuck: typeof cos.stack = {
+      send: async (req) => {
+        const r = await cos.stack.send({ ...req, signal: undefined });
+        if (req.url.includes("partNumber")) await new Promise((res) => setTimeout(res, 3500));
+        return r;
+      },
+    };
+    const task = createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: stuck, store, retry: fast, chunkParallelLimit: 2 }).upload({ key: "users/test/s.bin", body: bytes(8 * 1024, 15) });
+    await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= 1, "a part reached COS");
+    await task.cancel();
+    expect(cos.aborted).toEqual([task.uploadId]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    expect(locks.held.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000)); // the stuck parts answer
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  /** A fetch whose answer to POST /v1/uploads (the upload already made) comes `ms` late. */
+  const slowCreate = (cos: FakeCos, ms: number) =>
+    (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const answer = await cos.fetch(input, init);
+      if (init?.method === "POST" && String(input).endsWith("/v1/uploads")) await new Promise((r) => setTimeout(r, ms));
+      return answer;
+    }) as typeof fetch;
+
+  it("paused or cancelled while the upload is being created: the upload made is kept for the resume, or aborted, never left behind", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const paused = setupWith(cos, store, slowCreate(cos, 150)).upload({ key: "users/test/p.bin", body: bytes(8 * 1024, 14) });
+    await until(() => cos.uploads.size === 1, "the upload made");
+    paused.pause();
+    paused.resume();
+    await paused.done;
+    expect(cos.log.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toHaveLength(1);
+    const cancelled = setupWith(cos, store, slowCreate(cos, 150)).upload({ key: "users/test/c.bin", body: bytes(8 * 1024, 13) });
+    await until(() => cos.uploads.size === 1, "the upload made");
+    await cancelled.cancel();
+    expect(cos.uploads.size).toBe(0);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("cancelled while the upload is being created, and its answer comes after cancel stopped waiting: that upload is aborted when it does", { timeout: 10_000 }, async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const task = setupWith(cos, store, slowCreate(cos, 3500)).upload({ key: "users/test/late.bin", body: bytes(8 * 1024, 16) });
+    await until(() => cos.uploads.size === 1, "the upload made");
+    const uploadId = [...cos.uploads.keys()][0];
+    await task.cancel(); // gives up waiting for the run after 3 s
+    expect(task.state).toBe("cancelled");
+    await until(() => cos.aborted.includes(uploadId), "the late upload aborted", 3000);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
 });
