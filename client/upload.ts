@@ -73,6 +73,14 @@ async function contentMark(body: UploadOptions["body"], source: FileSource): Pro
 }
 /** How long cancel() waits for the aborted run before it aborts the upload on COS anyway. */
 const CANCEL_WAIT_MS = 3_000;
+/**
+ * Waits for `work` (the aborted run, a checkpoint's removal, a claim's release) for at most
+ * CANCEL_WAIT_MS: a run or a store write that hangs must not keep `done` pending.
+ */
+const atMost = (work: Promise<unknown> | undefined) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([work?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]).finally(() => clearTimeout(timer));
+};
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
 const refOf = (plan: { uploadId: string; token: string }) => ({ uploadId: plan.uploadId, token: plan.token });
@@ -188,9 +196,7 @@ export class Task implements UploadTask {
     // The aborted run normally ends within milliseconds; cancel never waits on it for long (a run
     // stuck somewhere must not keep the upload alive on COS, nor `done` pending). A part it still
     // sends after the abort below fails with NoSuchUpload and is dropped.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.running?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]);
-    clearTimeout(timer);
+    await atMost(this.running);
     // The upload to abort: the plan, else the one the claim's checkpoint is for (a task cancelled
     // while resuming it, or failed before it had a plan, or asked to resume it and not yet run).
     let ref: UploadRef | undefined = this.plan?.kind === "multipart" ? this.plan : undefined;
@@ -207,8 +213,8 @@ export class Task implements UploadTask {
     const cp = this.claim && (await this.claim.read());
     if (!ref && cp && cp.uploadId === this.claim!.uploadId) ref = cp;
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
-    await this.claim?.remove();
-    await this.cleanup();
+    await atMost(this.claim?.remove());
+    await atMost(this.cleanup());
     this.release();
     this.settle.reject(new CancelledError(this.key));
   }
@@ -289,11 +295,17 @@ export class Task implements UploadTask {
       else await this.uploadMultipart(plan, signal);
     } catch (error) {
       // Paused or cancelled: those paths own the state; an abort is not a failure.
-      if (signal.aborted || this.controller !== controller) return;
+      if (signal.aborted || this.controller !== controller) {
+        // A run that outlived cancel's wait may have taken the claim again: it goes with the run.
+        if (this.state === "cancelled") await this.claim?.release();
+        return;
+      }
       // Taken first: a listener of "failed" may resume the task at once, which makes a new `done`.
       const { reject } = this.settle;
       this.to("failed");
-      await this.cleanup();
+      // Not waiting for the claim's release (a store write that hangs must not keep `done` pending):
+      // a resumed run's retake waits for it.
+      void this.cleanup();
       reject(error);
     } finally {
       releaseFile?.();
@@ -426,7 +438,8 @@ export class Task implements UploadTask {
 
   private checkpoint(): Promise<void> {
     const plan = this.plan;
-    if (!this.claim || plan?.kind !== "multipart") return Promise.resolve();
+    // Not once cancelled: a plan that arrives after cancel (its create was on its way) is aborted, not kept.
+    if (!this.claim || plan?.kind !== "multipart" || this.state === "cancelled") return Promise.resolve();
     const { key, uploadId, token, partSize, partCount } = plan;
     const { contentType, metadata, storageClass, headers, trafficLimit } = this.options;
     const options = { ...this.named, contentType, metadata, storageClass, headers, trafficLimit };
@@ -548,7 +561,7 @@ export class Task implements UploadTask {
     // No signal for the retries: nothing stops a completing task, so they must not wait offline.
     const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal));
     if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
-    await this.claim?.remove();
+    await atMost(this.claim?.remove());
     await this.finish(resultOf(info));
   }
 
@@ -556,7 +569,7 @@ export class Task implements UploadTask {
     this.meter!.finish();
     this.reportProgress(true);
     this.to("done");
-    await this.cleanup();
+    await atMost(this.cleanup());
     this.release();
     this.settle.resolve(result);
   }
@@ -573,9 +586,12 @@ export class Task implements UploadTask {
 
   /** The task stopped (failed, done, cancelled): its claim goes (once its writes landed), and its source is closed. */
   private async cleanup(): Promise<void> {
-    void this.source?.close?.().catch(() => undefined);
+    const source = this.source;
     // A failed task may be resumed: it opens its body again.
     this.source = undefined;
+    void Promise.resolve()
+      .then(() => source?.close?.())
+      .catch(() => undefined);
     await this.claim?.release();
   }
 }

@@ -57,13 +57,13 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
   const listeners = new Map<UploaderEvent, Set<(task: UploadTask) => void>>();
   const all: Task[] = [];
 
+  /** The checkpoint ids this uploader's tasks hold: no two of them drive one upload, Web Locks or not. */
+  const claims = new Set<string>();
   /**
    * A local checkpoint whose upload COS does not list: it goes if COS says the upload is gone
    * (completed, aborted, swept), so dead checkpoints and their file handles do not pile up in the
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
-  /** The checkpoint ids this uploader's tasks hold: no two of them drive one upload, Web Locks or not. */
-  const claims = new Set<string>();
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
     const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.code === "UploadNotFound");
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:

@@ -677,4 +677,103 @@ describe("checkpoints and Web Locks after failures", () => {
     await until(() => cos.aborted.includes(uploadId), "the late upload aborted", 3000);
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
+  /** A handle whose file takes `slow.ms` to open. */
+  const slowHandle = (name: string, body: Uint8Array, slow: { ms: number }): FileHandle => ({
+    kind: "file",
+    name,
+    async getFile() {
+      await new Promise((r) => setTimeout(r, slow.ms));
+      return new File([body as Uint8Array<ArrayBuffer>], name, { lastModified: 1_700_000_000_000 });
+    },
+  });
+
+  it("a resumed run that outlives cancel's wait (reopening its file) and takes the claim again lets it go when it stops", { timeout: 15_000 }, async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const slow = { ms: 0 };
+    const body = bytes(8 * 1024, 21);
+    const handle = slowHandle("d1.bin", body, slow);
+    const uploader = setupWith(cos, store);
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const task = uploader.upload({ key: "users/test/d1.bin", body: handle });
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    await until(() => locks.held.size === 0, "the failed task's claim released");
+    refusing = false;
+    slow.ms = 3500; // the resumed run reopens the file (cleanup dropped the source)
+    task.resume();
+    await new Promise((r) => setTimeout(r, 50)); // the resumed run is reopening the file
+    await task.cancel(); // gives up waiting after 3 s: aborts, removes, releases
+    expect(locks.held.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000)); // the late run goes on
+    expect(locks.held.size).toBe(0);
+  });
+
+  it("without Web Locks, after such a late run the id is free again: a new task of the same file keeps a checkpoint", { timeout: 15_000 }, async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const slow = { ms: 0 };
+    const body = bytes(8 * 1024, 22);
+    const handle = slowHandle("d1b.bin", body, slow);
+    const uploader = setupWith(cos, store);
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const task = uploader.upload({ key: "users/test/d1b.bin", body: handle });
+    await task.done.catch(() => undefined);
+    refusing = false;
+    slow.ms = 3500;
+    task.resume();
+    await new Promise((r) => setTimeout(r, 50));
+    await task.cancel();
+    await new Promise((r) => setTimeout(r, 1000));
+    slow.ms = 0;
+    cos.putDelay = 30;
+    const again = uploader.upload({ key: "users/test/d1b.bin", body: handle });
+    await until(() => (cos.uploads.get(again.uploadId ?? "")?.parts.size ?? 0) >= 2, "2 parts");
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
+    await again.cancel();
+  });
+
+  it("a create answering while cancel removes the checkpoint (a slow store) does not write it back", { timeout: 15_000 }, async () => {
+    const cos = new FakeCos();
+    const base = memoryStore();
+    let created = false;
+    const store: Store = {
+      ...base,
+      async remove(key) {
+        await until(() => created, "create answered", 5000); // a slow store: the remove outlasts the answer
+        await new Promise((r) => setTimeout(r, 50));
+        await base.remove(key);
+      },
+    };
+    const slowFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const answer = await cos.fetch(input, init);
+      if (init?.method === "POST" && String(input).endsWith("/v1/uploads")) {
+        await new Promise((r) => setTimeout(r, 3200));
+        created = true;
+      }
+      return answer;
+    }) as typeof fetch;
+    const task = setupWith(cos, store, slowFetch).upload({ key: "users/test/d2.bin", body: bytes(8 * 1024, 23) });
+    await until(() => cos.uploads.size === 1, "the upload made");
+    const uploadId = [...cos.uploads.keys()][0];
+    await task.cancel();
+    await until(() => cos.aborted.includes(uploadId), "aborted by the late run", 3000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("a store write that hangs does not keep a failed task's done pending", { timeout: 10_000 }, async () => {
+    const cos = new FakeCos();
+    const base = memoryStore();
+    let sets = 0;
+    const store: Store = { ...base, set: (k, v) => (++sets >= 2 ? new Promise(() => undefined) : base.set(k, v)) };
+    refusePart3(cos, () => true);
+    const task = setupWith(cos, store).upload({ key: "users/test/d3.bin", body: bytes(8 * 1024, 24) });
+    const settled = await Promise.race([task.done.then(() => "resolved", () => "rejected"), new Promise((r) => setTimeout(() => r("pending"), 2000))]);
+    expect(task.state).toBe("failed");
+    expect(settled).toBe("rejected");
+  });
 });
