@@ -359,6 +359,8 @@ export class Task implements UploadTask {
       // COS, and only its answer says which one to keep (paused) or abort (cancelled).
       const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target)), signal);
       this.plan = plan;
+      this.key = plan.key;
+      if (plan.kind === "multipart") this.uploadId = plan.uploadId;
       if (plan.kind === "multipart") await this.checkpoint();
       else this.withoutCheckpoint();
       if (signal.aborted) {

@@ -658,6 +658,8 @@ describe("checkpoints and Web Locks after failures", () => {
     paused.pause();
     paused.resume();
     await paused.done;
+    expect(paused.key).toBe("users/test/p.bin"); // known from the plan that arrived while paused
+    expect(paused.uploadId).toBeDefined();
     expect(cos.log.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toHaveLength(1);
     const cancelled = setupWith(cos, store, slowCreate(cos, 150)).upload({ key: "users/test/c.bin", body: bytes(8 * 1024, 13) });
     await until(() => cos.uploads.size === 1, "the upload made");
