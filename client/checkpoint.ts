@@ -79,6 +79,7 @@ export class Claim {
   private releaseLock?: () => void;
   /** A release waiting for the writes before it. */
   private releasing?: Promise<void>;
+  private retaking?: Promise<boolean>;
 
   private constructor(
     private readonly store: Store,
@@ -100,8 +101,13 @@ export class Claim {
   }
 
   /** Takes the claim again after a release (true if this task holds it already); false while another holds it. */
-  async retake(): Promise<boolean> {
-    if (this.held) return true;
+  retake(): Promise<boolean> {
+    if (this.held) return Promise.resolve(true);
+    // One attempt at a time: a second caller (cancel, while a resumed run retakes) gets its answer.
+    return (this.retaking ??= this.takeLock().finally(() => (this.retaking = undefined)));
+  }
+
+  private async takeLock(): Promise<boolean> {
     await this.releasing;
     if (this.taken.has(this.id)) return false;
     this.taken.add(this.id);

@@ -77,9 +77,10 @@ const CANCEL_WAIT_MS = 3_000;
  * Waits for `work` (the aborted run, a checkpoint's removal, a claim's release) for at most
  * CANCEL_WAIT_MS: a run or a store write that hangs must not keep `done` pending.
  */
-const atMost = (work: Promise<unknown> | undefined) => {
+const atMost = <T>(work: Promise<T> | undefined): Promise<T | undefined> => {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([work?.catch(() => undefined), new Promise<void>((waited) => (timer = setTimeout(waited, CANCEL_WAIT_MS)))]).finally(() => clearTimeout(timer));
+  const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CANCEL_WAIT_MS)));
+  return Promise.race([work?.catch(() => undefined), waited]).finally(() => clearTimeout(timer));
 };
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
@@ -205,12 +206,18 @@ export class Task implements UploadTask {
       this.claim = (await Claim.take(store, this.options.checkpoint, this.deps.claims)) ?? undefined;
       if (this.claim) this.claim.uploadId = (await this.claim.read())?.uploadId;
     }
-    if (this.claim && !(await this.claim.retake())) {
-      // Another task or tab has the checkpoint now: its upload is theirs, not this task's to abort.
-      if (ref?.uploadId === this.claim.uploadId) ref = undefined;
+    const claim = this.claim;
+    const retaking = claim?.retake();
+    if (claim && !(await atMost(retaking))) {
+      // Another task or tab has the checkpoint now (or the store hangs): its upload is not this
+      // task's to abort. A retake that comes through later lets the claim go at once.
+      void retaking!.then((late) => {
+        if (late) void claim.release();
+      });
+      if (ref?.uploadId === claim.uploadId) ref = undefined;
       this.claim = undefined;
     }
-    const cp = this.claim && (await this.claim.read());
+    const cp = this.claim && (await atMost(this.claim.read()));
     if (!ref && cp && cp.uploadId === this.claim!.uploadId) ref = cp;
     if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
     await atMost(this.claim?.remove());
@@ -266,7 +273,9 @@ export class Task implements UploadTask {
         const source = await toFileSource(this.body!, this.deps.openPath); // set: no run starts once done or cancelled
         // Opened again after a failure: the parts in COS are of the file as it was.
         if (this.meter && (source.size !== this.meter.total || source.lastModified !== this.lastModified)) {
-          await source.close?.().catch(() => undefined);
+          await Promise.resolve()
+            .then(() => source.close?.())
+            .catch(() => undefined);
           throw new SourceError(source.name ?? this.key ?? "the body", new Error("it changed since the upload started; upload it anew"));
         }
         this.source = source;
@@ -296,16 +305,17 @@ export class Task implements UploadTask {
     } catch (error) {
       // Paused or cancelled: those paths own the state; an abort is not a failure.
       if (signal.aborted || this.controller !== controller) {
-        // A run that outlived cancel's wait may have taken the claim again: it goes with the run.
-        if (this.state === "cancelled") await this.claim?.release();
+        // A run that outlived cancel's wait (cancel is through) may have opened the body and taken
+        // the claim again: both go with the run. While cancel is under way, cancel lets them go.
+        if (this.state === "cancelled" && !this.cancelling) await this.cleanup();
         return;
       }
       // Taken first: a listener of "failed" may resume the task at once, which makes a new `done`.
       const { reject } = this.settle;
       this.to("failed");
-      // Not waiting for the claim's release (a store write that hangs must not keep `done` pending):
-      // a resumed run's retake waits for it.
-      void this.cleanup();
+      // The claim is let go before `done` says so (a retry from done.catch finds the checkpoint),
+      // but a store write that hangs does not keep `done` pending.
+      await atMost(this.cleanup());
       reject(error);
     } finally {
       releaseFile?.();

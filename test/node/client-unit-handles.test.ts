@@ -774,8 +774,124 @@ describe("checkpoints and Web Locks after failures", () => {
     const store: Store = { ...base, set: (k, v) => (++sets >= 2 ? new Promise(() => undefined) : base.set(k, v)) };
     refusePart3(cos, () => true);
     const task = setupWith(cos, store).upload({ key: "users/test/d3.bin", body: bytes(8 * 1024, 24) });
-    const settled = await Promise.race([task.done.then(() => "resolved", () => "rejected"), new Promise((r) => setTimeout(() => r("pending"), 2000))]);
+    const settled = await Promise.race([task.done.then(() => "resolved", () => "rejected"), new Promise((r) => setTimeout(() => r("pending"), 5000))]);
     expect(task.state).toBe("failed");
     expect(settled).toBe("rejected");
+  });
+
+  it("a late run that ends while cancel aborts on COS does not release the claim under cancel: the checkpoint is removed", { timeout: 15_000 }, async () => {
+    fakeLocks();
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const slow = { ms: 0 };
+    const handle = slowHandle("r1.bin", bytes(8 * 1024, 31), slow);
+    const slowAbort = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === "DELETE") await new Promise((r) => setTimeout(r, 1000)); // the abort takes 1 s
+      return cos.fetch(input, init);
+    }) as typeof fetch;
+    const uploader = setupWith(cos, store, slowAbort);
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const task = uploader.upload({ key: "users/test/r1.bin", body: handle });
+    await task.done.catch(() => undefined);
+    const uploadId = task.uploadId!;
+    refusing = false;
+    slow.ms = 3500;
+    task.resume();
+    await new Promise((r) => setTimeout(r, 50));
+    await task.cancel();
+    expect(cos.aborted).toContain(uploadId);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("cancelling a failed task whose claim release hangs (a hung store write) settles", { timeout: 10_000 }, async () => {
+    const cos = new FakeCos();
+    const base = memoryStore();
+    let sets = 0;
+    const store: Store = { ...base, set: (k, v) => (++sets >= 2 ? new Promise(() => undefined) : base.set(k, v)) };
+    refusePart3(cos, () => true);
+    const task = setupWith(cos, store).upload({ key: "users/test/r2.bin", body: bytes(8 * 1024, 32) });
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    const settled = await Promise.race([task.cancel().then(() => "settled"), new Promise((r) => setTimeout(() => r("pending"), 7000))]);
+    expect(settled).toBe("settled");
+  });
+
+  /** A store whose writes take `ms` once part 1 is sent (until `slow.on` is cleared), and COS refusing part 3. */
+  const slowWritesThenRefusal = (cos: FakeCos, ms: number) => {
+    const base = memoryStore();
+    const slow = { on: false };
+    const store: Store = {
+      ...base,
+      async set(key, value) {
+        if (slow.on) await new Promise((r) => setTimeout(r, ms));
+        await base.set(key, value);
+      },
+    };
+    cos.intercept = (req) => {
+      if (req.to === "cos" && req.query.get("partNumber") === "1") slow.on = true;
+      return req.to === "cos" && req.query.get("partNumber") === "3" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined;
+    };
+    return { store, slow };
+  };
+
+  it("upload() of the same file again from done.catch, while a checkpoint write is in flight, resumes the failed upload", { timeout: 15_000 }, async () => {
+    const cos = new FakeCos();
+    const { store } = slowWritesThenRefusal(cos, 300);
+    const uploader = setupWith(cos, store);
+    const body = bytes(8 * 1024, 33);
+    const a = uploader.upload({ key: "users/test/r3.bin", body });
+    const b = await a.done.then(
+      () => undefined,
+      () => {
+        cos.intercept = undefined;
+        return uploader.upload({ key: "users/test/r3.bin", body });
+      },
+    );
+    await b!.done;
+    expect(b!.uploadId).toBe(a.uploadId); // resumed a's upload
+  });
+
+  it("resumed while the release is slow, then cancelled: the upload is aborted and the claim let go", { timeout: 20_000 }, async () => {
+    const locks = fakeLocks();
+    const cos = new FakeCos();
+    const { store, slow } = slowWritesThenRefusal(cos, 3500);
+    const task = setupWith(cos, store).upload({ key: "users/test/r4.bin", body: bytes(8 * 1024, 34) });
+    await task.done.catch(() => undefined);
+    cos.intercept = undefined;
+    slow.on = false;
+    const uploadId = task.uploadId!;
+    task.resume();
+    await new Promise((r) => setTimeout(r, 20)); // the resumed run is in retake, waiting for the release
+    await task.cancel();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cos.aborted).toContain(uploadId);
+    expect(locks.held.size).toBe(0);
+  });
+
+  it("a late run that reopens a { path } body after cancel's cleanup closes it", { timeout: 15_000 }, async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const slow = { ms: 0 };
+    let opened = 0, closed = 0;
+    const data = bytes(8 * 1024, 35);
+    const src = () => ({ size: data.length, name: "r5.bin", lastModified: 1_700_000_000_000, slice: async (s: number, e: number) => data.slice(s, e), close: async () => void closed++ });
+    const uploader = createUploaderFor(
+      { stack: () => cos.stack, store: () => store, chunkParallelLimit: 2, openPath: async () => { await new Promise((r) => setTimeout(r, slow.ms)); opened++; return src(); } } as never,
+      { endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store, retry: fast, chunkParallelLimit: 2 } as never,
+    );
+    let refusing = true;
+    refusePart3(cos, () => refusing);
+    const task = uploader.upload({ key: "users/test/r5.bin", body: { path: "/r5.bin" } } as never);
+    await task.done.catch(() => undefined);
+    expect(task.state).toBe("failed");
+    refusing = false;
+    slow.ms = 3500;
+    task.resume();
+    await new Promise((r) => setTimeout(r, 50));
+    await task.cancel();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(opened).toBe(2);
+    expect(closed).toBe(opened);
   });
 });
