@@ -4,7 +4,8 @@
 // answers with `respondWith()`. Everything else is answered by a tiny in-memory COS.
 
 import { Crc64, crc64Combine } from "../../client/crc64";
-import type { HttpRequest, HttpResponse, HttpStack } from "../../client/types";
+import { vi } from "vitest";
+import type { HttpRequest, HttpResponse, HttpStack, UploadTask } from "../../client/types";
 
 export interface FakeRequest {
   /** "api" for the functions, "cos" for presigned requests. */
@@ -291,4 +292,43 @@ export class FakeCos {
   }
 }
 
-export { until } from "../shared/until";
+import { until } from "../shared/until";
+
+export { until };
+
+/**
+ * Starts an upload (`start`, with COS slowed a little), lets `parts` parts reach COS, then abandons
+ * it paused, as a crash or a reload would; resolves with its uploadId once its checkpoint is written.
+ */
+export async function abandonAfter(cos: FakeCos, start: () => UploadTask, parts: number): Promise<string> {
+  cos.putDelay = 20;
+  const task = start();
+  await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
+  task.pause();
+  cos.putDelay = 0;
+  await new Promise((r) => setTimeout(r, 20)); // the checkpoint write settles
+  return task.uploadId!;
+}
+
+/**
+ * An exclusive Web Lock manager, as browsers have (stubbed as navigator.locks): a name this tab
+ * takes is held until its callback's promise settles; names in `elsewhere` are another tab's.
+ */
+export function fakeLocks() {
+  const held = new Set<string>();
+  const elsewhere = new Set<string>();
+  vi.stubGlobal("navigator", {
+    locks: {
+      request: async (name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => {
+        if (held.has(name) || elsewhere.has(name)) return callback(null);
+        held.add(name);
+        try {
+          await callback({ name });
+        } finally {
+          held.delete(name);
+        }
+      },
+    },
+  });
+  return { held, elsewhere };
+}

@@ -12,7 +12,7 @@ import { createUploader, memoryStore } from "../../client/node";
 import { createUploaderFor } from "../../client/uploader";
 import type { FileHandle, Store, UploadOptions } from "../../client/types";
 import { bytes } from "../shared/bytes";
-import { FakeCos, until } from "./client-fake";
+import { FakeCos, abandonAfter, fakeLocks, until } from "./client-fake";
 
 const fast = { attempts: 3, baseDelay: 1, maxDelay: 2 };
 const setup = (cos: FakeCos, store: Store) => createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store, retry: fast, chunkParallelLimit: 2 });
@@ -65,37 +65,10 @@ function fakeHandle(name: string, body: Uint8Array, permission = "granted", answ
   return { handle, calls };
 }
 
-/** Starts uploading `handle`, lets `parts` parts reach COS, then abandons it (as a reload would). */
-async function reloadAfter(cos: FakeCos, store: Store, options: UploadOptions, parts: number) {
-  cos.putDelay = 20;
-  const task = setup(cos, store).upload(options);
-  await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
-  task.pause();
-  cos.putDelay = 0;
-  await new Promise((r) => setTimeout(r, 20)); // the checkpoint write settles
-  return task.uploadId!;
-}
+/** Starts uploading, lets `parts` parts reach COS, then abandons it (as a reload would). */
+const reloadAfter = (cos: FakeCos, store: Store, options: UploadOptions, parts: number) => abandonAfter(cos, () => setup(cos, store).upload(options), parts);
 
 afterEach(() => vi.unstubAllGlobals());
-/** Web Locks with ifAvailable: this tab's are held until released, those in `elsewhere` by another tab. */
-function fakeLocks() {
-  const held = new Set<string>();
-  const elsewhere = new Set<string>();
-  vi.stubGlobal("navigator", {
-    locks: {
-      request: async (name: string, _options: unknown, callback: (lock: unknown) => Promise<void>) => {
-        if (held.has(name) || elsewhere.has(name)) return callback(null);
-        held.add(name);
-        try {
-          await callback({ name });
-        } finally {
-          held.delete(name);
-        }
-      },
-    },
-  });
-  return { held, elsewhere };
-}
 /** COS refusing part 3 (a 4xx: the task fails at once) while `on()` says so. */
 const refusePart3 = (cos: FakeCos, on: () => boolean) =>
   (cos.intercept = (req) => (on() && req.to === "cos" && req.query.get("partNumber") === "3" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined));

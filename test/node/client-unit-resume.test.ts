@@ -12,22 +12,14 @@ import { CHECKPOINT_PREFIX, type Checkpoint } from "../../client/checkpoint";
 import { createUploader, fileStore, memoryStore, openFileSource } from "../../client/node";
 import type { Store, TaskState } from "../../client/types";
 import { bytes } from "../shared/bytes";
-import { FakeCos, until } from "./client-fake";
+import { FakeCos, abandonAfter, fakeLocks, until } from "./client-fake";
 
 const fast = { attempts: 3, baseDelay: 1, maxDelay: 2 };
 const setup = (cos: FakeCos, store: Store, extra = {}) => createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store, retry: fast, chunkParallelLimit: 2, ...extra });
 const KEY = "users/test/resume.bin";
 
 /** Starts an upload, lets `parts` parts reach COS, then abandons it (as a crash would). */
-async function crashAfter(cos: FakeCos, store: Store, body: Uint8Array, parts: number) {
-  cos.putDelay = 20;
-  const task = setup(cos, store).upload({ key: KEY, body });
-  await until(() => (cos.uploads.get(task.uploadId ?? "")?.parts.size ?? 0) >= parts, `${parts} parts in COS`);
-  task.pause();
-  cos.putDelay = 0;
-  await new Promise((r) => setTimeout(r, 20)); // the checkpoint write settles
-  return task.uploadId!;
-}
+const crashAfter = (cos: FakeCos, store: Store, body: Uint8Array, parts: number) => abandonAfter(cos, () => setup(cos, store).upload({ key: KEY, body }), parts);
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -188,21 +180,7 @@ describe("resume from a checkpoint", () => {
     const store = memoryStore();
     const body = bytes(8 * 1024, 66);
     const uploadId = await crashAfter(cos, store, body, 4);
-    // An exclusive lock manager, as browsers have: a name is held until its callback's promise settles.
-    const held = new Set<string>();
-    vi.stubGlobal("navigator", {
-      locks: {
-        request: async (name: string, _options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<void>) => {
-          if (held.has(name)) return callback(null);
-          held.add(name);
-          try {
-            await callback({ name });
-          } finally {
-            held.delete(name);
-          }
-        },
-      },
-    });
+    const { held } = fakeLocks(); // an exclusive lock manager, as browsers have
     let hold = true;
     cos.intercept = (req) => (hold && req.method === "GET" && req.path.endsWith("/parts") ? "hang" : undefined);
     const task = setup(cos, store).upload({ key: KEY, body });
