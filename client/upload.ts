@@ -219,7 +219,7 @@ export class Task implements UploadTask {
     }
     const cp = this.claim && (await atMost(this.claim.read()));
     if (!ref && cp && cp.uploadId === this.claim!.uploadId) ref = cp;
-    if (ref) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
+    if (ref) await this.abortOnCos(ref);
     await atMost(this.claim?.remove());
     await atMost(this.cleanup());
     this.release();
@@ -367,20 +367,28 @@ export class Task implements UploadTask {
     if (!this.plan) {
       // The request itself is not aborted by a pause or cancel: once sent, the upload may exist on
       // COS, and only its answer says which one to keep (paused) or abort (cancelled).
-      const plan = await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target)), signal);
-      this.plan = plan;
-      this.key = plan.key;
-      if (plan.kind === "multipart") this.uploadId = plan.uploadId;
+      const plan = this.adopt(await this.retrying(Priority.newUpload, () => deps.api.createUpload(this.createBody(target)), signal));
       if (plan.kind === "multipart") await this.checkpoint();
       else this.withoutCheckpoint();
       if (signal.aborted) {
         // Cancelled while it was on its way, and cancel did not wait for it: aborted here.
-        if (this.state === "cancelled" && plan.kind === "multipart") await this.retrying(Priority.completeAbort, () => deps.api.abort(refOf(plan))).catch(() => undefined);
+        if (this.state === "cancelled" && plan.kind === "multipart") await this.abortOnCos(plan);
         throw abortError();
       }
     }
-    this.key = this.plan.key;
-    if (this.plan.kind === "multipart") this.uploadId = this.plan.uploadId;
+  }
+
+  /** The task's plan from now on; its key and uploadId are known from it. */
+  private adopt<P extends UploadPlan>(plan: P): P {
+    this.plan = plan;
+    this.key = plan.key;
+    if (plan.kind === "multipart") this.uploadId = plan.uploadId;
+    return plan;
+  }
+
+  /** Aborts a multipart upload on COS (retried; one that still fails is left to the sweeper). */
+  private abortOnCos(ref: UploadRef): Promise<void> {
+    return this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
   }
 
   /** The POST /v1/uploads body for this task. */
@@ -428,7 +436,7 @@ export class Task implements UploadTask {
       if (known && !sameEtag(known.etag, p.etag)) continue;
       this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
     }
-    this.plan = { kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" };
+    this.adopt({ kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" });
   }
 
   /**
@@ -471,7 +479,7 @@ export class Task implements UploadTask {
 
   /** A checkpoint that can no longer be resumed (its file changed): its upload is aborted on COS, and it goes. */
   private async dropCheckpoint(cp: Checkpoint | null | undefined): Promise<void> {
-    if (cp) await this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(cp))).catch(() => undefined);
+    if (cp) await this.abortOnCos(cp);
     await this.claim?.remove();
   }
 
@@ -492,7 +500,7 @@ export class Task implements UploadTask {
           await this.deps.api.abort(refOf(fresh)).catch(() => undefined);
           throw new Error(`the functions now plan ${plan.key} as a multipart upload; start the upload again`);
         }
-        this.plan = plan = fresh;
+        plan = this.adopt(fresh);
         expired = false;
       }
       return put(ctx, 0, plan.url, plan.headers, read.body, signal, { part: false });
