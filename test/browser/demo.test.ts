@@ -275,6 +275,50 @@ describe("the demo page in Chromium", () => {
     expect(await readBackSha(page, "dropped.txt")).toBe(f.sha256);
   });
 
+  it("a folder dropped with a file is named and skipped; the file uploads", async () => {
+    const f = await file("beside-folder.txt", 3000);
+    const page = await openDemo();
+    const bytes = [...(await readFile(f.path))];
+    // Chromium gives a dropped folder as a "file" item whose handle is a directory. A DataTransfer
+    // built here cannot hold a folder, so the item named "photos" answers with a real directory
+    // handle from the origin private file system; the other keeps the browser's own answer.
+    await page.locator("#drop").evaluate(async (zone, data) => {
+      const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle("photos", { create: true });
+      type Item = DataTransferItem & { getAsFileSystemHandle(): Promise<FileSystemHandle | null> };
+      const proto = DataTransferItem.prototype as Item;
+      const own = proto.getAsFileSystemHandle;
+      proto.getAsFileSystemHandle = function (this: Item) {
+        return this.getAsFile()?.name === "photos" ? Promise.resolve(folder) : own.call(this);
+      };
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([], "photos"));
+      transfer.items.add(new File([new Uint8Array(data)], "beside-folder.txt", { type: "text/plain" }));
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => page.locator("#status").textContent()).toBe("photos is a folder: drop the files in it instead.");
+    await expect.poll(() => stateOf(page, "beside-folder.txt"), { timeout: 15_000 }).toBe("done");
+    expect(await row(page, "photos").count()).toBe(0);
+    expect(await readBackSha(page, "beside-folder.txt")).toBe(f.sha256);
+  });
+
+  it("a File System Access picker that fails says so, and the next press opens the plain file picker", async () => {
+    // A cross-origin frame or a policy may forbid the picker: it then throws (not AbortError).
+    const page = await openDemo(() => {
+      (window as unknown as { showOpenFilePicker: () => Promise<never> }).showOpenFilePicker = async () => {
+        throw new DOMException("Cross origin sub frames aren't allowed to show a file picker.", "SecurityError");
+      };
+    });
+    await page.click('label[for="files"]');
+    await expect.poll(() => page.locator("#status").textContent()).toBe(
+      "The file picker failed (Cross origin sub frames aren't allowed to show a file picker.). Press Choose files again.",
+    );
+    const f = await file("after-fallback.txt", 2000);
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: 5000 }), page.click('label[for="files"]')]);
+    await chooser.setFiles(f.path);
+    await expect.poll(() => stateOf(page, "after-fallback.txt"), { timeout: 15_000 }).toBe("done");
+    expect(await readBackSha(page, "after-fallback.txt")).toBe(f.sha256);
+  });
+
   it("cancel aborts the multipart upload on cos-local", async () => {
     const { page, client } = await uploadUntil("cancel.bin", 20 * MiB, 10);
     await row(page, "cancel.bin").getByRole("button", { name: "Cancel cancel.bin" }).click();
