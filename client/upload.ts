@@ -102,6 +102,8 @@ export class Task implements UploadTask {
   private last: Progress;
   private plan?: UploadPlan;
   private readonly parts = new Map<number, DonePart>();
+  /** A single PUT that COS took (with its CRC-64 when integrity is on): resumed after a failed confirm, the task only confirms. */
+  private sent?: { crc64?: string };
   private window?: PartUrlWindow;
   /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
   private todo: number[] = [];
@@ -485,6 +487,17 @@ export class Task implements UploadTask {
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {
     this.to("uploading");
+    // Sent once: a resume after a failed confirm does not send the file again.
+    this.sent ??= await this.putSingle(plan, signal);
+    this.to("completing");
+    // No signal for the retries: nothing stops a completing task, so they must not wait offline.
+    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(this.key!, signal));
+    checkCrc(this.key!, undefined, this.sent.crc64, info.crc64);
+    await this.finish(resultOf(info));
+  }
+
+  /** The whole body in one presigned PUT; its CRC-64 (integrity on) is checked against COS's. */
+  private async putSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<{ crc64?: string }> {
     const ctx = this.context();
     const size = this.source!.size;
     const read = await readRange(ctx, 0, size);
@@ -509,11 +522,7 @@ export class Task implements UploadTask {
     const crc64 = await read.crc64();
     checkCrc(this.key!, undefined, crc64, response.header("x-cos-hash-crc64ecma"));
     this.meter!.accept(0, size);
-    this.to("completing");
-    // No signal for the retries: nothing stops a completing task, so they must not wait offline.
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(plan.key, signal));
-    checkCrc(this.key!, undefined, crc64, info.crc64);
-    await this.finish(resultOf(info));
+    return { crc64 };
   }
 
   private partRange(plan: MultipartPlan, n: number) {

@@ -197,6 +197,28 @@ describe("states of a task", () => {
     expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
   });
 
+  it("a single PUT whose confirm failed is not sent again on resume: the task only confirms", async () => {
+    const cos = new FakeCos();
+    let confirmDown = true;
+    cos.intercept = (req) => (confirmDown && req.path === "/v1/objects/confirm" ? { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } } : undefined);
+    const states: TaskState[] = [];
+    const body = bytes(700, 9);
+    const task = setup(cos).upload({ key: "users/test/one.bin", body, onStateChange: (s) => states.push(s) });
+    const error = await task.done.catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/confirm failed with 502 CosUnavailable/);
+    expect(cos.find("POST", "/v1/objects/confirm")).toHaveLength(fast.attempts);
+    expect(task.progress.loaded).toBe(700); // COS has the bytes
+
+    confirmDown = false;
+    task.resume();
+    const result = await task.done;
+    expect(result.size).toBe(700);
+    expect(cos.objects.get("users/test/one.bin")).toEqual(body);
+    expect(cos.find("PUT", "/users/test/one.bin")).toHaveLength(1);
+    expect(cos.find("POST", "/v1/uploads")).toHaveLength(1);
+    expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
+  });
+
   it("a missing body (plain JavaScript callers) fails the task with a TypeError; upload() itself does not throw", async () => {
     const task = setup(new FakeCos()).upload({ key: "users/test/none.bin", body: undefined as never });
     const error = (await task.done.catch((e: unknown) => e)) as Error;
