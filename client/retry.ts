@@ -112,14 +112,18 @@ export const isOffline = () => (globalThis as { navigator?: { onLine?: boolean }
 
 /**
  * Resolves once the browser is back online (its "online" event, or a look every few seconds where
- * there is none), or rejects with an AbortError when `signal` aborts first.
+ * there is none), or after `atMostMs` in any case: navigator.onLine can be false while the network
+ * works (Chromium behind some VPNs and virtual network adapters), and a wait for an event that never
+ * comes would hold the upload for good. Rejects with an AbortError when `signal` aborts first.
  */
-export function backOnline(signal?: AbortSignal, pollMs = 3000): Promise<void> {
+export function backOnline(signal?: AbortSignal, pollMs = 3000, atMostMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const events = globalThis as { addEventListener?: EventTarget["addEventListener"]; removeEventListener?: EventTarget["removeEventListener"] };
     const poll = setInterval(() => isOffline() || finish(), pollMs);
+    const limit = setTimeout(() => finish(), atMostMs);
     const finish = (error?: Error) => {
       clearInterval(poll);
+      clearTimeout(limit);
       events.removeEventListener?.("online", onOnline);
       signal?.removeEventListener("abort", onAbort);
       if (error) reject(error);
@@ -138,8 +142,9 @@ export function backOnline(signal?: AbortSignal, pollMs = 3000): Promise<void> {
  * Runs `fn` until it succeeds, a failure is final, or `attempts` failures happen without progress.
  * With a `signal` (a task's run: pause and cancel end the wait), a network error while the browser is
  * offline is not an attempt: the loop waits for the network to come back (a tunnel, a lift, a
- * plane), then starts its attempts afresh. Calls nobody could stop (cancel's abort, unfinished())
- * count it as an attempt, as before.
+ * plane), then starts its attempts afresh. It tries again every 30 s meanwhile, in case the browser
+ * is wrong about being offline (a failure then, still offline, waits again). Calls nobody could
+ * stop (cancel's abort, unfinished()) count it as an attempt, as before.
  */
 export async function withRetry<T>(fn: () => Promise<T>, context: RetryContext): Promise<T> {
   let attempt = 0;

@@ -238,6 +238,45 @@ describe("offline (navigator.onLine false)", () => {
     await task.cancel();
   });
 
+  it("a browser wrongly sure it is offline (onLine false, the network fine) still tries every 30 s, so the upload goes on", async () => {
+    browserNetwork(false); // and no online event ever comes
+    vi.useFakeTimers();
+    try {
+      let tries = 0;
+      const run = withRetry(async () => {
+        if (++tries === 1) throw offlineError(); // a real drop; the browser then stays "offline"
+        return "ok";
+      }, { options: { attempts: 1, baseDelay: 1, maxDelay: 1 }, signal: new AbortController().signal });
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(tries).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await run).toBe("ok");
+      expect(tries).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("still offline after the 30 s look, a network error waits again without using an attempt", async () => {
+    const network = browserNetwork(false);
+    vi.useFakeTimers();
+    try {
+      let tries = 0;
+      const run = withRetry(async () => {
+        tries++;
+        if (navigator.onLine === false) throw offlineError();
+        return "ok";
+      }, { options: { attempts: 1, baseDelay: 1, maxDelay: 1 }, signal: new AbortController().signal });
+      await vi.advanceTimersByTimeAsync(95_000);
+      expect(tries).toBe(4); // at 0, 30, 60 and 90 s; with attempts 1, none of them was final
+      network.goOnline();
+      expect(await run).toBe("ok");
+      expect(tries).toBe(5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("without an online event (a runtime that has none), navigator.onLine is looked at again", async () => {
     vi.stubGlobal("navigator", { onLine: false });
     let back = false;
