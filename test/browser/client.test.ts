@@ -3,6 +3,7 @@
 // origins). The bytes are random, made in the page; the page hashes them (SHA-256, Web Crypto) and
 // the test compares that with what cos-local returns.
 
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -207,6 +208,36 @@ describe("the client in Chromium", () => {
     expect(before).toMatchObject({ a: "second", other: "not a checkpoint", handle: { isHandle: true, name: "kept.txt", text: "kept bytes" } });
     await page.evaluate(() => (window as any).cosDirect.indexedDbStore("store-contract").remove("cos-direct:upload:a"));
     expect(await stored()).toMatchObject({ keys: ["cos-direct:upload:b"], a: null, handle: null });
+  });
+
+  it("indexedDbStore over its quota: a write fails with the browser's QuotaExceededError (not a hang), and uploads with that store still complete", async () => {
+    const { client } = rig();
+    const page = await rig().page();
+    const origin = new URL(page.url()).origin;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 1 }); // every write refused
+    try {
+      const token = await client.token("alice", 3600);
+      const outcome = await page.evaluate(async ({ endpoint, token }) => {
+        const w = window as any;
+        const store = w.cosDirect.indexedDbStore("over-quota");
+        const refused = await store.set("cos-direct:upload:first", "x".repeat(1024)).then(() => "written", (e: Error) => e.name);
+        // The same store, its refused writes noted: the upload's checkpoint writes fail too.
+        const failedWrites: string[] = [];
+        const noting = { ...store, set: (key: string, value: string) => store.set(key, value).catch((e: Error) => failedWrites.push(e.name) && Promise.reject(e)) };
+        const uploader = w.cosDirect.createUploader({ endpoint, getToken: () => token, store: noting });
+        const body = new Uint8Array(5 * 1024 * 1024 + 7).map((_, i) => i % 251);
+        const result = await uploader.upload({ key: "users/alice/over-quota.bin", body: new File([body], "over-quota.bin") }).done;
+        return { refused, failedWrites, size: result.size, key: result.key, kept: await store.keys("") };
+      }, { endpoint: client.endpoint, token });
+      // Its checkpoint writes failed too, without failing or holding the upload.
+      expect(outcome).toMatchObject({ refused: "QuotaExceededError", size: 5 * MiB + 7, kept: [] });
+      expect(outcome.failedWrites.length).toBeGreaterThan(0);
+      expect(new Set(outcome.failedWrites)).toEqual(new Set(["QuotaExceededError"]));
+      expect(await client.readBackSha256(outcome.key)).toBe(createHash("sha256").update(Uint8Array.from({ length: 5 * MiB + 7 }, (_, i) => i % 251)).digest("hex"));
+    } finally {
+      await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+    }
   });
 
   it("a file handle upload, reloaded mid-way, resumes from unfinished() without the file being picked again; no finished part is sent twice", async () => {
