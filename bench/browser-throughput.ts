@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { startBrowserHarness } from "../test/browser/harness";
 import { writeRandomFile } from "../test/node/client-harness";
+import { rawUpload } from "./browser-raw";
 import { compareUploads, machine, UPLOAD_WAYS, waysOfRound, type UploadWay as Way, UPLOAD_BENCH_OPTIONS, writeSection } from "./report";
 
 const { values } = parseArgs({
@@ -53,6 +54,7 @@ interface Job {
 
 /** Runs one upload in the page (the Blob is window.benchBlob) and returns its seconds. */
 function uploadInPage(page: Page, job: Job): Promise<number> {
+  if (job.way === "raw") return page.evaluate(rawUpload, { endpoint: job.endpoint, token: job.token, key: job.key, part: job.part, concurrency: job.concurrency, body: "slice" as const });
   return page.evaluate(async (job) => {
     const w = window as any;
     const blob: Blob = w.benchBlob;
@@ -68,33 +70,6 @@ function uploadInPage(page: Page, job: Job): Promise<number> {
       const uploader = w.cosDirect.createUploader({ endpoint: job.endpoint, getToken: () => job.token, partSize: job.part, chunkParallelLimit: job.concurrency, integrity });
       const result = await uploader.upload({ key: job.key, body: blob }).done;
       if (result.size !== blob.size) throw new Error(`client: ${JSON.stringify(result)}`);
-    } else if (job.way === "raw") {
-      const plan = await api("POST", "/v1/uploads", { key: job.key, size: blob.size, partSize: job.part });
-      const auth = { "upload-token": plan.token };
-      const numbers = Array.from({ length: plan.partCount }, (_, i) => ({ partNumber: i + 1 }));
-      const { parts } = await api("POST", `/v1/uploads/${plan.uploadId}/parts`, { parts: numbers }, auth);
-      const etags: { partNumber: number; etag: string }[] = [];
-      let next = 0;
-      const worker = async () => {
-        while (next < parts.length) {
-          const part = parts[next++];
-          const start = (part.partNumber - 1) * plan.partSize;
-          const etag = await new Promise<string>((resolve, reject) => {
-            const xhr = new XMLHttpRequest();
-            xhr.open("PUT", part.url);
-            // content-length and host are the browser's to set.
-            for (const [name, value] of Object.entries(part.headers as Record<string, string>)) if (!["content-length", "host"].includes(name.toLowerCase())) xhr.setRequestHeader(name, value);
-            xhr.onload = () => (xhr.status === 200 ? resolve(xhr.getResponseHeader("ETag")!) : reject(new Error(`part ${part.partNumber}: ${xhr.status}`)));
-            xhr.onerror = () => reject(new Error(`part ${part.partNumber}: network error`));
-            xhr.send(blob.slice(start, Math.min(blob.size, start + plan.partSize)));
-          });
-          etags.push({ partNumber: part.partNumber, etag });
-        }
-      };
-      await Promise.all(Array.from({ length: job.concurrency }, worker));
-      etags.sort((a, b) => a.partNumber - b.partNumber);
-      const done = await api("POST", `/v1/uploads/${plan.uploadId}/complete`, { parts: etags }, auth);
-      if (done.size !== blob.size) throw new Error(`raw: complete says ${done.size}`);
     } else {
       const cos = new w.COS({
         Protocol: "http:",
