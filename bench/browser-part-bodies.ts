@@ -4,8 +4,9 @@
 // once. This measures, with the raw baseline's requests (the functions' presigned part URLs, XHR PUTs,
 // nothing else), what each way of giving XHR a part costs:
 //   slice         — the Blob slice (the raw baseline; what the client sends);
-//   slice+read    — the Blob slice, while the same slice is read into the page (the client's second
-//                   read, without the hashing);
+//   slice+read    — the Blob slice, while the same slice is read into the page with arrayBuffer()
+//                   (the client's second read, without the hashing);
+//   slice+stream  — the same, the second read through slice.stream() instead;
 //   read-then-send — the slice read into the page first, then the slice sent;
 //   blob-of-bytes — the slice read into the page, then `new Blob([bytes])` sent;
 //   bytes         — the slice read into the page, then the Uint8Array sent.
@@ -37,7 +38,7 @@ const SIZE = Number(values.mb) * 1000 * 1000;
 const PART = Number(values["part-mib"]) * MiB;
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Math.max(1, Number(values.rounds));
-const WAYS: PartBody[] = ["slice", "slice+read", "read-then-send", "blob-of-bytes", "bytes"];
+const WAYS: PartBody[] = ["slice", "slice+read", "slice+stream", "read-then-send", "blob-of-bytes", "bytes"];
 
 const rig = await startBrowserHarness({ client: { vars: { PART_SIZE: String(PART), SINGLE_PUT_THRESHOLD: String(PART), MAX_UPLOAD_BYTES: String(2 * SIZE) } } });
 const dir = await mkdtemp(join(tmpdir(), "bench-part-bodies-"));

@@ -3,7 +3,7 @@
 // call, `concurrency` workers XHR PUT the parts, then complete: nothing else. `body` says what XHR is
 // given for each part (bench/browser-part-bodies.ts compares them; the baseline is "slice").
 
-export type PartBody = "slice" | "slice+read" | "read-then-send" | "blob-of-bytes" | "bytes";
+export type PartBody = "slice" | "slice+read" | "slice+stream" | "read-then-send" | "blob-of-bytes" | "bytes";
 
 export interface RawJob {
   endpoint: string;
@@ -30,6 +30,13 @@ export async function rawUpload(job: RawJob): Promise<number> {
         return { body: slice };
       case "slice+read":
         return { body: slice, after: slice.arrayBuffer() };
+      case "slice+stream": {
+        const drain = async () => {
+          const reader = slice.stream().getReader();
+          while (!(await reader.read()).done);
+        };
+        return { body: slice, after: drain() };
+      }
       case "read-then-send":
         await slice.arrayBuffer();
         return { body: slice };
