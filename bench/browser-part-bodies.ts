@@ -82,7 +82,7 @@ One ${values.mb} MB picked file, ${PART / MiB} MiB parts, ${CONCURRENCY} in flig
 
 ${table}
 
-The client hashes each part while the browser sends the Blob slice: the \`slice+read\` row, plus the CRC-64 itself. That second read alone gives ${(base / median(seconds["slice+read"])).toFixed(2)}× the slice's throughput here, about what the client with CRC-64 gets against raw in the section above, so the check's cost is the read, not the hashing (WebAssembly, well over 1 GB/s). Sending the bytes the page read instead, as a typed array or wrapped in a new Blob, would read the file once but is far slower in Chromium, and reading a part before sending it serialises the two reads.`,
+The client hashes each part while the browser sends the Blob slice, so it pays for the \`slice+read\` row plus the CRC-64 itself. That second read alone gives ${(base / median(seconds["slice+read"])).toFixed(2)}× the slice's throughput here (through stream(): ${(base / median(seconds["slice+stream"])).toFixed(2)}×). Sending the bytes the page read instead would read the file once, but as a typed array or wrapped in a new Blob it is far slower in Chromium, and reading a part before sending it serialises the two reads. So the CRC-64 check in the browser costs a second read of the file; on this 2-core host that CPU comes out of cos-local's and the upload's.`,
     );
   }
 } finally {
