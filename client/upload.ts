@@ -271,7 +271,8 @@ export class Task implements UploadTask {
     let releaseFile: (() => void) | undefined;
     try {
       releaseFile = await this.deps.queue.acquireFile(signal);
-      if (!this.source) {
+      // A single PUT that COS took has nothing left to read: its resume only confirms.
+      if (!this.source && !this.sent) {
         const source = await toFileSource(this.body!, this.deps.openPath); // set: no run starts once done or cancelled
         // Opened again after a failure: the parts in COS are of the file as it was.
         if (this.meter && (source.size !== this.meter.total || source.lastModified !== this.lastModified)) {
@@ -283,7 +284,7 @@ export class Task implements UploadTask {
         this.source = source;
         this.lastModified = source.lastModified;
       }
-      this.meter ??= new ProgressMeter(this.source.size);
+      this.meter ??= new ProgressMeter(this.source!.size);
       if (!this.plan) {
         this.to("initiating");
         await this.initiate(signal);

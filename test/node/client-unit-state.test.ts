@@ -2,6 +2,9 @@
 // multipart upload pass through, pause/resume, cancel (DELETE on the server, done rejects), failure
 // and resume after failure. Driven by the fake API + COS in client-fake.ts.
 
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it, vi } from "vitest";
@@ -217,6 +220,29 @@ describe("states of a task", () => {
     expect(cos.find("PUT", "/users/test/one.bin")).toHaveLength(1);
     expect(cos.find("POST", "/v1/uploads")).toHaveLength(1);
     expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
+  });
+
+  it("a single PUT of a file deleted after COS took it: the resume after a failed confirm does not open the file again, and finishes", async () => {
+    const cos = new FakeCos();
+    let confirmDown = true;
+    cos.intercept = (req) => (confirmDown && req.path === "/v1/objects/confirm" ? { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } } : undefined);
+    const dir = await mkdtemp(join(tmpdir(), "single-confirm-"));
+    try {
+      const path = join(dir, "sent.bin");
+      const body = bytes(900, 3);
+      await writeFile(path, body);
+      const task = setup(cos).upload({ key: "users/test/sent.bin", body: { path } });
+      await task.done.catch(() => undefined);
+      expect(task.state).toBe("failed");
+      await rm(path); // moved away once sent: the object on COS is what counts now
+      confirmDown = false;
+      task.resume();
+      expect((await task.done).size).toBe(900);
+      expect(cos.objects.get("users/test/sent.bin")).toEqual(body);
+      expect(cos.find("PUT", "/users/test/sent.bin")).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a missing body (plain JavaScript callers) fails the task with a TypeError; upload() itself does not throw", async () => {
