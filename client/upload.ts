@@ -253,6 +253,16 @@ export class Task implements UploadTask {
     }
   }
 
+  /**
+   * A run's own state change. A run whose signal is aborted is no longer the task's (paused or
+   * cancelled, maybe resumed since by a new run): it stops here instead, so it never moves the new
+   * run's state (a pause and resume in one tick left a task in "initiating" with nothing running).
+   */
+  private advance(signal: AbortSignal, next: TaskState): void {
+    if (signal.aborted) throw abortError();
+    this.to(next);
+  }
+
   private reportProgress = (force = false): void => {
     // A part answering in the same tick as a pause or cancel must not bring the stopped task's speed back.
     if (!this.meter || STOPPED.has(this.state)) return;
@@ -286,7 +296,7 @@ export class Task implements UploadTask {
       }
       this.meter ??= new ProgressMeter(this.source!.size);
       if (!this.plan) {
-        this.to("initiating");
+        this.advance(signal, "initiating");
         await this.initiate(signal);
       } else if (this.plan.kind === "multipart") {
         // Resumed after a failure (which let the claim go): if another task or tab took the upload
@@ -487,10 +497,10 @@ export class Task implements UploadTask {
   }
 
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {
-    this.to("uploading");
+    this.advance(signal, "uploading");
     // Sent once: a resume after a failed confirm does not send the file again.
     this.sent ??= await this.putSingle(plan, signal);
-    this.to("completing");
+    this.advance(signal, "completing");
     // No signal for the retries: nothing stops a completing task, so they must not wait offline.
     const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(this.key!, signal));
     checkCrc(this.key!, undefined, this.sent.crc64, info.crc64);
@@ -536,7 +546,7 @@ export class Task implements UploadTask {
     const unknownCrc = this.deps.crc ? [...this.parts.values()].filter((p) => p.crc64 === undefined) : [];
     if (unknownCrc.length) {
       // Parts COS holds that the checkpoint never recorded (a crash between PUT and save).
-      this.to("hashing");
+      this.advance(signal, "hashing");
       let hashed = 0;
       const total = unknownCrc.reduce((s, p) => s + p.size, 0);
       for (const part of unknownCrc) {
@@ -547,7 +557,7 @@ export class Task implements UploadTask {
         if (signal.aborted) throw abortError();
       }
     }
-    this.to("uploading");
+    this.advance(signal, "uploading");
     const meter = this.meter!;
     meter.start([...this.parts.values()].reduce((s, p) => s + p.size, 0));
     this.reportProgress(true);

@@ -96,6 +96,53 @@ describe("states of a task", () => {
     expect(states).toEqual(["initiating", "uploading", "paused", "queued", "uploading", "completing", "done"]);
   });
 
+
+  it("pause() then resume() in the same tick as upload(): the task runs once and finishes", async () => {
+    for (const size of [500, 3000]) {
+      const cos = new FakeCos();
+      const states: TaskState[] = [];
+      const body = bytes(size, 5);
+      const uploader = setup(cos);
+      const task = uploader.upload({ key: `users/test/tick-${size}.bin`, body, onStateChange: (s) => states.push(s) });
+      task.pause();
+      task.resume();
+      // The first run had its file slot before the pause; it must not move the new run's state.
+      expect((await task.done).size).toBe(size);
+      expect(cos.objects.get(`users/test/tick-${size}.bin`)).toEqual(body);
+      expect(cos.find("POST", /^\/v1\/uploads$/)).toHaveLength(1);
+      expect(states).toEqual(["paused", "queued", "initiating", "uploading", "completing", "done"]);
+    }
+  });
+
+  it("pause and resume while the run opens a slow file handle: the old run stops, the new one finishes", async () => {
+    const cos = new FakeCos();
+    const body = bytes(3000, 6);
+    let opened = 0;
+    const gates: (() => void)[] = [];
+    const handle = {
+      kind: "file" as const,
+      name: "slow.bin",
+      async getFile() {
+        opened++;
+        await new Promise<void>((go) => gates.push(go));
+        return new File([body], "slow.bin", { lastModified: 1_700_000_000_000 });
+      },
+    };
+    const states: TaskState[] = [];
+    const task = setup(cos).upload({ key: "users/test/slow.bin", body: handle, onStateChange: (s) => states.push(s) });
+    // The constructor reads the size; the run's own getFile is the second.
+    await until(() => opened === 2, "the run opening the file");
+    task.pause();
+    task.resume();
+    while (task.state !== "done") {
+      gates.splice(0).forEach((go) => go());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await task.done).size).toBe(3000);
+    expect(cos.objects.get("users/test/slow.bin")).toEqual(body);
+    expect(cos.find("POST", /^\/v1\/uploads$/)).toHaveLength(1);
+    expect(states).toEqual(["paused", "queued", "initiating", "uploading", "completing", "done"]);
+  });
   it("cancel aborts the upload on the server and rejects done with CancelledError", async () => {
     const cos = new FakeCos();
     cos.putDelay = 50;
