@@ -11,7 +11,7 @@
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
 import { Claim, endpointPrefix, fingerprint, type Checkpoint, type DonePart } from "./checkpoint";
-import { CancelledError, SourceError, abortError, callOut, isApiError } from "./errors";
+import { CancelledError, SourceError, abortError, callOut, isApiError, isIntegrityError } from "./errors";
 import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
 import { ProgressMeter } from "./progress";
@@ -425,6 +425,13 @@ export class Task implements UploadTask {
       listed = await this.listParts(cp, signal);
     } catch (error) {
       if (!isApiError(error)) throw error;
+      // Gone with every part sent: a Complete whose answer was lost (and a reload since) may have made
+      // the object. Complete is sent again (the functions answer it from the object, if it is this one's).
+      if (error.code === "UploadNotFound" && this.keepParts(cp, cp.parts) === cp.partCount) {
+        this.adoptCheckpoint(cp);
+        return;
+      }
+      this.parts.clear();
       // Gone (completed, aborted, swept), or its upload token is no longer good: the checkpoint
       // goes, and the file starts over; but an upload asked for by its checkpoint is that one, so
       // it fails with the reason instead.
@@ -442,13 +449,23 @@ export class Task implements UploadTask {
       }
       throw error;
     }
+    this.keepParts(cp, listed);
+    this.adoptCheckpoint(cp);
+  }
+
+  /** Keeps the parts of `listed` that have the planned size (and the checkpoint's ETag, if it has one); returns how many are kept. */
+  private keepParts(cp: Checkpoint, listed: { partNumber: number; etag: string; size: number }[]): number {
     const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
     for (const p of listed) {
       const known = mine.get(p.partNumber);
-      if (p.partNumber > cp.partCount || p.size !== plannedSize(cp.partSize, cp.size, p.partNumber)) continue;
+      if (p.partNumber < 1 || p.partNumber > cp.partCount || p.size !== plannedSize(cp.partSize, cp.size, p.partNumber)) continue;
       if (known && !sameEtag(known.etag, p.etag)) continue;
       this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
     }
+    return this.parts.size;
+  }
+
+  private adoptCheckpoint(cp: Checkpoint): void {
     this.adopt({ kind: "multipart", key: cp.key, uploadId: cp.uploadId, token: cp.token, partSize: cp.partSize, partCount: cp.partCount, expiresAt: "" });
   }
 
@@ -599,8 +616,16 @@ export class Task implements UploadTask {
     this.to("completing");
     const parts = [...this.parts.values()].sort((a, b) => a.partNumber - b.partNumber);
     // No signal for the retries: nothing stops a completing task, so they must not wait offline.
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal));
-    if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
+    let info: ObjectInfo;
+    try {
+      info = await this.retrying(Priority.completeAbort, () => this.deps.api.complete(refOf(plan), parts.map(({ partNumber, etag }) => ({ partNumber, etag })), signal));
+      if (this.deps.crc) checkCrc(this.key!, undefined, combinedCrc(parts), info.crc64);
+    } catch (error) {
+      // Gone with no object of it, or completed with other bytes than these: nothing is left to resume,
+      // so the checkpoint goes (kept, a reload would send Complete again and fail the same way).
+      if (isIntegrityError(error) || (isApiError(error) && error.code === "UploadNotFound")) await atMost(this.claim?.remove());
+      throw error;
+    }
     await atMost(this.claim?.remove());
     await this.finish(resultOf(info));
   }

@@ -51,6 +51,8 @@ export class FakeCos {
   readonly uploads = new Map<string, FakeUpload>();
   readonly objects = new Map<string, Uint8Array>();
   readonly aborted: string[] = [];
+  /** Completed uploads' keys and sizes: a Complete sent again is answered from the object, as the functions do. */
+  readonly completed = new Map<string, { key: string; size: number }>();
   /** Server clock minus real clock (ms): the Date header and URL expiry use it. */
   skew = 0;
   singleThreshold = 1024;
@@ -183,7 +185,13 @@ export class FakeCos {
     if (!m) return { status: 404, body: { error: { code: "NotFound", message: req.path, requestId: "r" } } };
     const uploadId = decodeURIComponent(m[1]);
     const upload = this.uploads.get(uploadId);
-    if (!upload) return { status: 404, body: { error: { code: "UploadNotFound", message: "no such upload", requestId: "req-404" } } };
+    if (!upload) {
+      // A Complete sent again after its answer was lost (routes/uploads.ts): the object, if it is this upload's.
+      const done = m[2] === "/complete" ? this.completed.get(uploadId) : undefined;
+      const object = done && this.objects.get(done.key);
+      if (done && object?.length === done.size) return { status: 200, body: this.objectResult(done.key, object) };
+      return { status: 404, body: { error: { code: "UploadNotFound", message: "no such upload", requestId: "req-404" } } };
+    }
     if (req.headers["upload-token"] !== `token-${uploadId}`) return { status: 403, body: { error: { code: "UploadTokenMismatch", message: "token", requestId: "r" } } };
     if (m[2] === "/parts" && req.method === "POST") {
       const expiresAt = new Date(this.now() + this.urlLifetime).toISOString();
@@ -212,6 +220,7 @@ export class FakeCos {
       }
       this.objects.set(upload.key, whole);
       this.uploads.delete(uploadId);
+      this.completed.set(uploadId, { key: upload.key, size: upload.size });
       // COS combines the part CRCs (cos-protocol.md §4).
       const crc = chunks.reduce((acc, c) => crc64Combine(acc, BigInt(c.crc), c.bytes.length), 0n).toString();
       return { status: 200, body: { ...this.objectResult(upload.key, whole), crc64: this.wrongCrc === 0 ? "12345" : crc } };

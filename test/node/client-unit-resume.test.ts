@@ -86,6 +86,57 @@ describe("resume from a checkpoint", () => {
     expect(cos.objects.get(KEY)).toEqual(body);
   });
 
+  it("a Complete whose answer was lost, then a reload: the same file finishes with that object (no part sent again, no second object)", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(8 * 1024, 63);
+    const file = () => new File([body], "lost.bin", { lastModified: 1_700_000_000_000 });
+    let loseComplete = true;
+    // COS completes; the answer never reaches the page (a dropped connection, then a reload).
+    const fetch: typeof cos.fetch = async (url, init) => {
+      const response = await cos.fetch(url, init);
+      if (loseComplete && String(url).endsWith("/complete")) throw new TypeError("Failed to fetch");
+      return response;
+    };
+    const first = setup(cos, store, { fetch }).upload({ filename: "lost.bin", body: file() });
+    await first.done.catch(() => undefined);
+    expect(first.state).toBe("failed");
+    expect(cos.objects.size).toBe(1);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
+
+    loseComplete = false;
+    const mark = cos.log.length;
+    const result = await setup(cos, store).upload({ filename: "lost.bin", body: file() }).done;
+    expect(result.key).toBe(first.key);
+    expect(cos.objects.size).toBe(1);
+    expect(cos.objects.get(first.key!)).toEqual(body);
+    const after = cos.log.slice(mark);
+    expect(after.filter((r) => r.to === "cos")).toEqual([]);
+    expect(after.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toEqual([]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("every part recorded but the upload gone and no object of it: the retried Complete fails once with the 404, the checkpoint goes, the next try starts afresh", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(3 * 1024, 64);
+    let completeDown = true;
+    cos.intercept = (req) => (completeDown && req.path.endsWith("/complete") ? { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } } : undefined);
+    const first = setup(cos, store).upload({ key: KEY, body });
+    await first.done.catch(() => undefined);
+    expect(first.state).toBe("failed");
+    completeDown = false;
+    cos.uploads.delete(first.uploadId!); // aborted elsewhere: no object either
+
+    const error = await setup(cos, store).upload({ key: KEY, body }).done.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ApiError", status: 404, code: "UploadNotFound" });
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    const again = setup(cos, store).upload({ key: KEY, body });
+    await again.done;
+    expect(again.uploadId).not.toBe(first.uploadId);
+    expect(cos.objects.get(KEY)).toEqual(body);
+  });
+
   it("cancel removes the checkpoint; unfinished() marks the uploads this device can resume", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
