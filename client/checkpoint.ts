@@ -2,6 +2,7 @@
 // a crash, in the uploader's Store under a fingerprint of the upload; Web Locks keep two tabs from
 // resuming the same upload at once.
 
+import { isApiError } from "./errors";
 import type { FileHandle, FileSource, KeptOptions, Store } from "./types";
 
 export const CHECKPOINT_PREFIX = "cos-direct:upload:";
@@ -49,11 +50,26 @@ export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoi
   if (!text) return null;
   try {
     const cp = JSON.parse(text) as Checkpoint;
-    return cp && cp.v === 1 && typeof cp.uploadId === "string" && Array.isArray(cp.parts) ? cp : null;
+    return isCheckpoint(cp) ? cp : null;
   } catch {
     return null;
   }
 }
+
+const isPart = (p: DonePart) => !!p && Number.isInteger(p.partNumber) && typeof p.etag === "string" && typeof p.size === "number";
+
+/** A checkpoint of this version with the fields a resume reads (a store's value may be anything). */
+function isCheckpoint(cp: Checkpoint): boolean {
+  if (!cp || cp.v !== 1 || !Array.isArray(cp.parts) || !cp.parts.every(isPart)) return false;
+  return [cp.key, cp.uploadId, cp.token].every((s) => typeof s === "string") && [cp.partSize, cp.partCount, cp.size].every(Number.isFinite);
+}
+
+/**
+ * The functions' answer for an upload no resume can reach: gone from COS (completed, aborted, swept),
+ * or its upload token is no longer good (expired when the sweeper's age is reached, or signed with a
+ * retired secret). Its checkpoint can go.
+ */
+export const isResumeGone = (error: unknown) => isApiError(error) && (error.code === "UploadNotFound" || error.code.startsWith("UploadToken"));
 
 /** This device's checkpoints, each with its id (the fingerprint, also the key of a kept file handle). */
 export async function listCheckpoints(store: Store): Promise<{ id: string; cp: Checkpoint }[]> {

@@ -10,7 +10,7 @@
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
-import { Claim, endpointPrefix, fingerprint, type Checkpoint, type DonePart } from "./checkpoint";
+import { Claim, endpointPrefix, fingerprint, isResumeGone, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, SourceError, abortError, callOut, isApiError, isIntegrityError } from "./errors";
 import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
@@ -435,7 +435,7 @@ export class Task implements UploadTask {
       // Gone (completed, aborted, swept), or its upload token is no longer good: the checkpoint
       // goes, and the file starts over; but an upload asked for by its checkpoint is that one, so
       // it fails with the reason instead.
-      if (error.code === "UploadNotFound" || error.code.startsWith("UploadToken")) {
+      if (isResumeGone(error)) {
         await this.claim?.remove();
         if (this.options.checkpoint) throw (this.gone = error);
         return;

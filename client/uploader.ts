@@ -2,8 +2,8 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { Claim, endpointPrefix, listCheckpoints, type Checkpoint } from "./checkpoint";
-import { callOut, isApiError, isNetworkError } from "./errors";
+import { Claim, endpointPrefix, isResumeGone, listCheckpoints, type Checkpoint } from "./checkpoint";
+import { callOut, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
 import { sendBody } from "./parts";
@@ -65,7 +65,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
-    const gone = await api.listParts(cp).then(() => false, (error: unknown) => isApiError(error) && error.code === "UploadNotFound");
+    const gone = await api.listParts(cp).then(() => false, isResumeGone);
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:
     // meanwhile the same file may have started a new upload under the same id.
     const claim = gone && (await Claim.take(store!, id, claims));
@@ -142,10 +142,12 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
     },
 
     async unfinished(): Promise<UnfinishedUpload[]> {
-      const [remote, local] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
+      const [remote, stored] = await Promise.all([withRetry(() => api.listUploads(), { options: retry }), store ? listCheckpoints(store) : []]);
+      // This endpoint's only: another deployment in front of the same bucket lists the same uploads.
+      const local = stored.filter(({ id }) => id.startsWith(endpointPrefix(options.endpoint)));
       const here = new Map(local.map((entry) => [entry.cp.uploadId, entry]));
       const listed = new Set(remote.map((u) => u.uploadId));
-      await Promise.all(local.filter(({ id, cp }) => !listed.has(cp.uploadId) && id.startsWith(endpointPrefix(options.endpoint))).map(({ id, cp }) => forgetIfGone(id, cp)));
+      await Promise.all(local.filter(({ cp }) => !listed.has(cp.uploadId)).map(({ id, cp }) => forgetIfGone(id, cp)));
       return Promise.all(
         remote.map(async (u): Promise<UnfinishedUpload> => {
           const listed = { key: u.key, uploadId: u.uploadId, initiated: u.initiated };

@@ -190,6 +190,44 @@ describe("file handles as bodies", () => {
     expect(store.handles.size).toBe(2);
   });
 
+  it("unfinished(): forgets a checkpoint whose upload token expired (the sweeper's age); offers no other endpoint's checkpoint of a listed upload", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const expired = await reloadAfter(cos, store, { body: fakeHandle("old.bin", bytes(4 * 1024, 85)).handle }, 1);
+    const listed = await reloadAfter(cos, store, { body: fakeHandle("listed.bin", bytes(4 * 1024, 86)).handle }, 1);
+    const idOf = async (uploadId: string) => {
+      for (const id of await store.keys(CHECKPOINT_PREFIX)) if ((await loadCheckpoint(store, id))?.uploadId === uploadId) return id;
+      return undefined;
+    };
+    const listedId = (await idOf(listed))!;
+    // Swept at the token's expiry: the functions refuse the token before asking COS.
+    cos.uploads.delete(expired);
+    cos.intercept = (req) => (req.path === `/v1/uploads/${expired}/parts` ? { status: 403, body: { error: { code: "UploadTokenExpired", message: "Upload-Token header: expired", requestId: "r" } } } : undefined);
+    // The same upload's checkpoint and handle, kept by an uploader of another deployment in front of the same bucket.
+    const preview = `${CHECKPOINT_PREFIX}${encodeURIComponent("https://preview.test")}|listed`;
+    await store.set(preview, (await store.get(listedId))!);
+    await store.setHandle!(preview, fakeHandle("listed.bin", bytes(4 * 1024, 86)).handle);
+
+    const list = await setup(cos, store).unfinished();
+    expect(await idOf(expired)).toBeUndefined();
+    expect(list.map((u) => [u.uploadId, u.resumeOptions?.checkpoint])).toEqual([[listed, listedId]]);
+    expect(await store.get(preview)).not.toBeNull(); // not this endpoint's to forget
+  });
+
+  it("a stored checkpoint without the fields a resume reads is no checkpoint (a store's value may be anything)", async () => {
+    const store = memoryStore();
+    const good = { v: 1, key: "k", uploadId: "u", token: "t", partSize: 1024, partCount: 2, size: 2048, parts: [{ partNumber: 1, etag: '"e"', size: 1024 }], updatedAt: 0 };
+    await store.set("good", JSON.stringify(good));
+    expect(await loadCheckpoint(store, "good")).toEqual(good);
+    const bad = [{ ...good, parts: [null] }, { ...good, parts: [{ partNumber: "1", etag: "e", size: 1 }] }, { ...good, token: undefined }, { ...good, partSize: "1024" }, { ...good, v: 2 }, null, 7];
+    for (const [i, value] of bad.entries()) {
+      await store.set(`bad-${i}`, JSON.stringify(value));
+      expect(await loadCheckpoint(store, `bad-${i}`)).toBeNull();
+    }
+    await store.set("text", "not json");
+    expect(await loadCheckpoint(store, "text")).toBeNull();
+  });
+
   it("cancelling a resumed task that failed because another tab holds the upload leaves that tab's upload alone", async () => {
     const cos = new FakeCos();
     const store = handleStore();
