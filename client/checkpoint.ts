@@ -45,8 +45,9 @@ export function fingerprint(endpoint: string, target: string, source: FileSource
 /** How the ids of the checkpoints made for `endpoint` begin (a store may hold several endpoints'). */
 export const endpointPrefix = (endpoint: string) => `${CHECKPOINT_PREFIX}${encodeURIComponent(endpoint.replace(/\/+$/, ""))}|`;
 
+/** The checkpoint stored under `id`; null when there is none or the value is not one. Rejects when the store fails. */
 export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoint | null> {
-  const text = await store.get(id).catch(() => null);
+  const text = await store.get(id);
   if (!text) return null;
   try {
     const cp = JSON.parse(text) as Checkpoint;
@@ -74,7 +75,7 @@ export const isResumeGone = (error: unknown) => isApiError(error) && (error.code
 /** This device's checkpoints, each with its id (the fingerprint, also the key of a kept file handle). */
 export async function listCheckpoints(store: Store): Promise<{ id: string; cp: Checkpoint }[]> {
   const ids = await store.keys(CHECKPOINT_PREFIX).catch(() => [] as string[]);
-  const all = await Promise.all(ids.map(async (id) => ({ id, cp: await loadCheckpoint(store, id) })));
+  const all = await Promise.all(ids.map(async (id) => ({ id, cp: await loadCheckpoint(store, id).catch(() => null) })));
   return all.filter((entry): entry is { id: string; cp: Checkpoint } => entry.cp !== null);
 }
 
@@ -133,7 +134,10 @@ export class Claim {
     return this.held;
   }
 
-  /** The checkpoint stored under the id, whichever upload it is for. */
+  /**
+   * The checkpoint stored under the id, whichever upload it is for. Rejects when the store fails:
+   * unread is not absent (a remove() then removes nothing; a task goes on without the checkpoint).
+   */
   read(): Promise<Checkpoint | null> {
     return loadCheckpoint(this.store, this.id);
   }

@@ -206,7 +206,7 @@ export class Task implements UploadTask {
     const { store } = this.deps;
     if (!this.claim && !this.plan && store && this.options.checkpoint) {
       this.claim = (await Claim.take(store, this.options.checkpoint, this.deps.claims)) ?? undefined;
-      if (this.claim) this.claim.uploadId = (await this.claim.read())?.uploadId;
+      if (this.claim) this.claim.uploadId = (await this.claim.read().catch(() => null))?.uploadId;
     }
     const claim = this.claim;
     const retaking = claim?.retake();
@@ -303,7 +303,7 @@ export class Task implements UploadTask {
         // over since, it is theirs now; if the same file started another upload under this
         // checkpoint's id since, this one goes on without a checkpoint.
         if (this.claim && !(await this.claim.retake())) throw this.heldElsewhere();
-        const cp = this.claim && (await this.claim.read());
+        const cp = await this.readClaimed();
         if (cp && cp.uploadId !== this.plan.uploadId) this.withoutCheckpoint();
         const { partCount } = this.plan;
         await this.syncParts(this.plan, signal).catch((error: unknown) => {
@@ -368,7 +368,7 @@ export class Task implements UploadTask {
       // Another task or tab holds this upload: upload afresh, without its checkpoint; but an upload
       // asked for by its checkpoint is that one, so never afresh: it fails instead.
       if (!this.claim && options.checkpoint) throw this.heldElsewhere();
-      const cp = this.claim && (await this.claim.read());
+      const cp = await this.readClaimed();
       if (this.claim) this.claim.uploadId = cp?.uploadId; // the claim is for the stored upload, if any
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
       if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
@@ -494,6 +494,21 @@ export class Task implements UploadTask {
     const { contentType, metadata, storageClass, headers, trafficLimit } = this.options;
     const options = { ...this.named, contentType, metadata, storageClass, headers, trafficLimit };
     return this.claim.save({ v: 1, key, uploadId, token, partSize, partCount, size: this.meter!.total, name: this.source?.name, lastModified: this.lastModified, parts: [...this.parts.values()], options, updatedAt: 0 });
+  }
+
+  /**
+   * The claimed checkpoint (null without a claim). A store that fails to read it leaves the task
+   * without a checkpoint: it cannot tell whose upload it names, so it must not write over it. An
+   * upload asked for by its checkpoint fails instead.
+   */
+  private async readClaimed(): Promise<Checkpoint | null> {
+    try {
+      return (await this.claim?.read()) ?? null;
+    } catch (error) {
+      if (this.options.checkpoint) throw error;
+      this.withoutCheckpoint();
+      return null;
+    }
   }
 
   /** Goes on without a checkpoint (a single PUT; the checkpoint is another caller's or another upload's): the claim goes. */

@@ -116,6 +116,37 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
+  it("a store that fails to read the checkpoint: the upload goes on without it and does not write over it; the next try resumes it", async () => {
+    const cos = new FakeCos();
+    const inner = memoryStore();
+    let failReads = 0;
+    const store: Store = {
+      ...inner,
+      async get(key) {
+        if (failReads > 0 && failReads--) throw new Error("EIO: the disk hiccupped");
+        return inner.get(key);
+      },
+    };
+    const body = bytes(8 * 1024, 65);
+    const first = await crashAfter(cos, store, body, 3);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+
+    failReads = 1;
+    const unsure = setup(cos, store).upload({ key: KEY, body });
+    await unsure.done;
+    expect(unsure.uploadId).not.toBe(first);
+    expect(cos.objects.get(KEY)).toEqual(body);
+    expect(JSON.parse((await inner.get(id))!).uploadId).toBe(first); // still the first upload's
+    expect(cos.uploads.has(first)).toBe(true);
+
+    const mark = cos.log.length;
+    const resumed = setup(cos, store).upload({ key: KEY, body });
+    await resumed.done;
+    expect(resumed.uploadId).toBe(first);
+    expect(cos.log.slice(mark).filter((r) => r.to === "cos").length).toBeLessThan(8);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
   it("every part recorded but the upload gone and no object of it: the retried Complete fails once with the 404, the checkpoint goes, the next try starts afresh", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
