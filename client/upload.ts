@@ -533,9 +533,17 @@ export class Task implements UploadTask {
     // Sent once: a resume after a failed confirm does not send the file again.
     this.sent ??= await this.putSingle(plan, signal);
     this.advance(signal, "completing");
-    // No signal for the retries: nothing stops a completing task, so they must not wait offline.
-    const info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(this.key!, signal));
-    checkCrc(this.key!, undefined, this.sent.crc64, info.crc64);
+    let info: ObjectInfo;
+    try {
+      // No signal for the retries: nothing stops a completing task, so they must not wait offline.
+      info = await this.retrying(Priority.completeAbort, () => this.deps.api.confirm(this.key!, signal));
+      checkCrc(this.key!, undefined, this.sent.crc64, info.crc64);
+    } catch (error) {
+      // COS does not hold these bytes (the object was deleted, or other bytes replaced it since): a
+      // resume sends the file again. Other failures (5xx, offline, a login expired) only confirm again.
+      if (isIntegrityError(error) || (isApiError(error) && error.code === "ObjectNotFound")) this.sent = undefined;
+      throw error;
+    }
     await this.finish(resultOf(info));
   }
 

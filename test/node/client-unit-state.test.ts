@@ -269,6 +269,30 @@ describe("states of a task", () => {
     expect(states.slice(-4)).toEqual(["queued", "uploading", "completing", "done"]);
   });
 
+  it("a single PUT whose object is gone or replaced before the confirm: the task fails, and resume sends the file again", async () => {
+    for (const meddle of ["delete", "replace"] as const) {
+      const cos = new FakeCos();
+      const key = `users/test/${meddle}.bin`;
+      let once = true;
+      cos.intercept = (req) => {
+        if (once && req.path === "/v1/objects/confirm") {
+          once = false;
+          if (meddle === "delete") cos.objects.delete(key);
+          else cos.objects.set(key, bytes(700, 99)); // another writer, same key and size
+        }
+        return undefined;
+      };
+      const body = bytes(700, 10);
+      const task = setup(cos).upload({ key, body });
+      const error = await task.done.catch((e: unknown) => e);
+      expect((error as Error).name).toBe(meddle === "delete" ? "ApiError" : "IntegrityError");
+      task.resume();
+      expect((await task.done).size).toBe(700);
+      expect(cos.objects.get(key)).toEqual(body);
+      expect(cos.find("PUT", `/${key}`)).toHaveLength(2);
+    }
+  });
+
   it("a single PUT of a file deleted after COS took it: the resume after a failed confirm does not open the file again, and finishes", async () => {
     const cos = new FakeCos();
     let confirmDown = true;
