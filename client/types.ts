@@ -211,6 +211,8 @@ export interface UploadOptions {
    * The checkpoint of an unfinished upload to continue (`resumeOptions` sets it). The body must be
    * the file it was made for: one changed since (size, lastModified) fails with a SourceError, and
    * the old upload is aborted on COS. Cancelling the task, even before it runs, aborts that upload.
+   * Files only (a file handle, a File, a path): a checkpoint of bytes held in memory is a TypeError
+   * (those resume by being uploaded again with the same store).
    */
   checkpoint?: string;
 }

@@ -371,7 +371,10 @@ export class Task implements UploadTask {
       const cp = await this.readClaimed();
       if (this.claim) this.claim.uploadId = cp?.uploadId; // the claim is for the stored upload, if any
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
-      if (options.checkpoint && !(cp!.size === source.size && (cp!.lastModified ?? source.lastModified) === source.lastModified)) {
+      // Bytes held in memory have no date to tell them from other bytes of their size: only their own
+      // fingerprint (their CRC-64) finds their checkpoint, by uploading them again with the same store.
+      if (options.checkpoint && cp!.lastModified === undefined) throw new TypeError("upload: `checkpoint` resumes files only; upload bytes held in memory again to resume them");
+      if (options.checkpoint && !(cp!.size === source.size && cp!.lastModified === source.lastModified)) {
         await this.dropCheckpoint(cp);
         throw (this.gone = new SourceError(name, new Error("it changed since the upload started; upload it anew")));
       }

@@ -245,6 +245,25 @@ describe("file handles as bodies", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
   });
 
+  it("a checkpoint of bytes held in memory is refused by id (TypeError): other bytes of that size would pass for them; that checkpoint stays, and the same bytes resume it", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const first = bytes(8 * 1024, 87);
+    const uploadId = await reloadAfter(cos, store, { key: "users/test/mem.bin", body: first }, 2);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    const mark = cos.log.length;
+    const error = await setup(cos, store).upload({ key: "users/test/mem.bin", body: bytes(8 * 1024, 88), checkpoint: id }).done.catch((e: Error) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/files only/);
+    expect(cos.log.slice(mark).filter((r) => r.to === "cos" || r.method === "DELETE")).toEqual([]);
+    expect((await loadCheckpoint(store, id))?.uploadId).toBe(uploadId);
+
+    const again = setup(cos, store).upload({ key: "users/test/mem.bin", body: first });
+    await again.done;
+    expect(again.uploadId).toBe(uploadId);
+    expect(cos.objects.get("users/test/mem.bin")).toEqual(first);
+  });
+
   it("a checkpoint made for another endpoint is refused with a TypeError; nothing is uploaded, that checkpoint stays", async () => {
     const cos = new FakeCos();
     const store = handleStore();
