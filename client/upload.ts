@@ -109,6 +109,8 @@ export class Task implements UploadTask {
   private todo: number[] = [];
   /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
   private claim?: Claim;
+  /** The abort on COS sent last (abortOnCos). */
+  private aborting?: { uploadId: string; done: Promise<void> };
   /** The cancel under way: a second cancel() waits for it. */
   private cancelling?: Promise<void>;
   /** Why an upload asked for by its checkpoint can never go on (its file changed, it is gone): said again on resume. */
@@ -165,6 +167,8 @@ export class Task implements UploadTask {
   }
 
   pause(): void {
+    // Called by a listener of this task's own state change: every listener hears that state first.
+    if (this.announcing) return void queueMicrotask(() => this.pause());
     if (!this.can("paused")) return;
     this.to("paused");
     this.controller?.abort();
@@ -186,6 +190,8 @@ export class Task implements UploadTask {
   }
 
   cancel(): Promise<void> {
+    // As pause() and resume(): after every listener has heard the state under way.
+    if (this.announcing) return new Promise((resolve) => queueMicrotask(() => resolve(this.cancel())));
     return (this.cancelling ??= this.cancelOnce().finally(() => (this.cancelling = undefined)));
   }
 
@@ -219,10 +225,12 @@ export class Task implements UploadTask {
       if (ref?.uploadId === claim.uploadId) ref = undefined;
       this.claim = undefined;
     }
-    const cp = this.claim && (await atMost(this.claim.read()));
-    if (!ref && cp && cp.uploadId === this.claim!.uploadId) ref = cp;
+    // A run that outlived the wait may let the claim go meanwhile (withoutCheckpoint): the one held here counts.
+    const held = this.claim;
+    const cp = held && (await atMost(held.read()));
+    if (!ref && cp && cp.uploadId === held.uploadId) ref = cp;
     if (ref) await this.abortOnCos(ref);
-    await atMost(this.claim?.remove());
+    await atMost(held?.remove());
     await atMost(this.cleanup());
     this.release();
     this.settle.reject(new CancelledError(this.key));
@@ -402,9 +410,16 @@ export class Task implements UploadTask {
     return plan;
   }
 
-  /** Aborts a multipart upload on COS (retried; one that still fails is left to the sweeper). */
+  /**
+   * Aborts a multipart upload on COS (retried; one that still fails is left to the sweeper), once:
+   * a run that gets its plan while cancel runs, and cancel, may both come to abort it.
+   */
   private abortOnCos(ref: UploadRef): Promise<void> {
-    return this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
+    if (this.aborting?.uploadId !== ref.uploadId) {
+      const done = this.retrying(Priority.completeAbort, () => this.deps.api.abort(refOf(ref))).catch(() => undefined);
+      this.aborting = { uploadId: ref.uploadId, done };
+    }
+    return this.aborting.done;
   }
 
   /** The POST /v1/uploads body for this task. */

@@ -521,6 +521,23 @@ describe("state announcements", () => {
     expect(heard.at(-1)).toBe("done");
   });
 
+  it("pause() and cancel() from a state listener: every listener hears that state first, then the next, in order", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 10;
+    const uploader = setup(cos);
+    const heard: TaskState[] = [];
+    uploader.on("state", (t) => heard.push(t.state));
+    const task = uploader.upload({ key: "users/test/order.bin", body: bytes(3000, 65), onStateChange: (state, t) => state === "uploading" && t.pause() });
+    await until(() => task.state === "paused");
+    expect(heard).toEqual(["initiating", "uploading", "paused"]);
+
+    cos.intercept = (req) => (req.to === "cos" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+    const failing = uploader.upload({ key: "users/test/order2.bin", body: bytes(100, 66), onStateChange: (state, t) => state === "failed" && void t.cancel() });
+    await failing.done.catch(() => undefined);
+    await until(() => failing.state === "cancelled");
+    expect(heard.slice(-3)).toEqual(["uploading", "failed", "cancelled"]);
+  });
+
   it("a part answering in the same tick as pause does not bring the paused task's speed back", async () => {
     const cos = new FakeCos();
     cos.putDelay = 10;
