@@ -227,6 +227,10 @@ export interface UploadTask {
   /** Known once the functions planned the upload. */
   readonly key?: string;
   readonly uploadId?: string;
+  /**
+   * Stops the parts in flight; finished ones are kept. Called from a state listener (onStateChange,
+   * the "state" event), pause, resume and cancel take effect once every listener has heard that state.
+   */
   pause(): void;
   resume(): void;
   /** Aborts the multipart upload on the server; `done` rejects with a CancelledError. */
