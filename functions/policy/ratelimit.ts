@@ -18,8 +18,8 @@ export const RATE_LIMIT_BINDINGS: Record<RateKind, string> = { create: "RATE_LIM
 
 /** Which limit a request counts against, if any: starting uploads, or signing URLs and requests. */
 export function rateKindOf(method: string, path: string): RateKind | null {
-  // A read, but each one costs a GET ?cors on COS with the functions' key.
-  if (method === "GET" && path === "/v1/diagnostics") return "sign";
+  // A read, but each one costs a GET ?cors on COS with the functions' key (HEAD runs the GET route too).
+  if ((method === "GET" || method === "HEAD") && path === "/v1/diagnostics") return "sign";
   if (method !== "POST") return null;
   if (path === "/v1/uploads" || path === "/v1/forms") return "create";
   if (/^\/v1\/uploads\/[^/]+\/parts$/.test(path) || path === "/v1/authorize" || path === "/v1/objects/append" || path === "/v1/objects/download") return "sign";

@@ -66,6 +66,8 @@ describe("with the Workers rate-limiting binding", () => {
       expectLimited(await call(signer, "POST", "/v1/objects/append", { body: { key: `users/${signer}/a.bin`, position: 0, size: 1 } }), "60");
       // A read, but each one is a GET ?cors on COS with the functions' key.
       expectLimited(await call(signer, "GET", "/v1/diagnostics?origin=http://app.example"), "60");
+      // HEAD runs the GET route (and its GET ?cors on COS): limited the same.
+      expect((await call(signer, "HEAD", "/v1/diagnostics?origin=http://app.example")).status).toBe(429);
       // Creating is a separate limit, and reading the upload's state is not limited.
       expect((await call(signer, "POST", "/v1/uploads", single(signer))).status).toBe(200);
       expect((await call(signer, "GET", `/v1/uploads/${uploadId}/parts`, { token })).status).toBe(200);
