@@ -65,6 +65,9 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
+    // Every part sent: its Complete may have landed with the answer lost. Kept, so that the file
+    // uploaded again sends Complete again rather than every part (a 404 then removes it).
+    if (new Set(cp.parts.map((p) => p.partNumber)).size >= cp.partCount) return;
     const gone = await api.listParts(cp).then(() => false, isResumeGone);
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:
     // meanwhile the same file may have started a new upload under the same id.

@@ -105,6 +105,9 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
 
     loseComplete = false;
+    // A "resume your uploads" screen after the reload: the upload is not listed, its checkpoint stays.
+    expect(await setup(cos, store).unfinished()).toEqual([]);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toHaveLength(1);
     const mark = cos.log.length;
     const result = await setup(cos, store).upload({ filename: "lost.bin", body: file() }).done;
     expect(result.key).toBe(first.key);
