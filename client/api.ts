@@ -154,7 +154,7 @@ export class Api {
       } catch {
         error = { message: text.slice(0, 200) || response.statusText };
       }
-      throw new ApiError(method, url, response.status, error.code ?? `HTTP${response.status}`, error.message ?? "", error.requestId, error.details, retryAfterMs(response.headers.get("retry-after")));
+      throw new ApiError(method, url, response.status, error.code ?? `HTTP${response.status}`, error.message ?? "", error.requestId, error.details, retryAfterMs(response.headers.get("retry-after"), response.headers.get("date")));
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -14,12 +14,18 @@ function xmlField(xml: string, name: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Seconds or an HTTP date, as ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+/**
+ * Retry-After (seconds or an HTTP date) as a wait in ms; undefined when absent or unreadable. An
+ * HTTP date is the server's clock: it is measured against the answer's own `Date` when there is
+ * one (RFC 9110 §10.2.3), so a device clock minutes off does not stretch or cancel the wait; only
+ * without `Date` (a browser reads it from COS only when CORS exposes it) is the device clock used.
+ */
+export function retryAfterMs(value: string | null, date: string | null = null, now = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const serverNow = date ? Date.parse(date) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - (Number.isNaN(serverNow) ? now : serverNow));
 }
 
 /** A COS request answered with a non-2xx status (COS XML error body when there is one). */
@@ -54,7 +60,7 @@ export class HttpError extends Error {
       xmlField(text, "Code"),
       response.header("x-cos-request-id") ?? xmlField(text, "RequestId"),
       xmlField(text, "Message"),
-      retryAfterMs(response.header("retry-after")),
+      retryAfterMs(response.header("retry-after"), response.header("date")),
     );
   }
 }

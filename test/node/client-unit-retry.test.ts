@@ -5,6 +5,7 @@
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, CorsError, HttpError, NetworkError, createUploader, isHttpError, retryDelay, shouldRetry } from "../../client/node";
+import { retryAfterMs } from "../../client/errors";
 import type { HttpStack } from "../../client/types";
 import { backOnline, withRetry } from "../../client/retry";
 import { bytes } from "../shared/bytes";
@@ -78,6 +79,23 @@ describe("withRetry", () => {
     }, { options: { attempts: 3, baseDelay: 1, maxDelay: 1 }, onRetry: (_e, _n, d) => delays.push(d) });
     expect(delays).toEqual([150]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it("measures a Retry-After date against the answer's Date, not the device clock", () => {
+    const server = Date.parse("2026-11-25T10:00:00Z");
+    const answer = (headers: Record<string, string>) => ({ status: 503, header: (name: string) => headers[name.toLowerCase()] ?? null, text: "<Error><Code>SlowDown</Code></Error>" });
+    const retryAt = new Date(server + 30_000).toUTCString();
+    // The device clock is 10 minutes slow, then 10 minutes fast: the wait stays the server's 30 s.
+    for (const deviceOffset of [-600_000, 600_000]) {
+      vi.spyOn(Date, "now").mockReturnValue(server + deviceOffset);
+      const error = HttpError.from({ method: "PUT", url: "https://b.test/k" }, answer({ "retry-after": retryAt, date: new Date(server).toUTCString() }));
+      expect(error.retryAfter).toBe(30_000);
+      vi.restoreAllMocks();
+    }
+    // Without a Date to go by (CORS hides it), the device clock is all there is.
+    expect(retryAfterMs(retryAt, null, server + 10_000)).toBe(20_000);
+    expect(retryAfterMs(retryAt, "not a date", server + 10_000)).toBe(20_000);
+    expect(retryAfterMs("7", new Date(server).toUTCString())).toBe(7000);
   });
 
   it("does not retry a 4xx", async () => {
