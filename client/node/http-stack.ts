@@ -50,13 +50,16 @@ export function nodeHttpStack(): HttpStack {
           res.on("error", fail);
           res.on("end", () => {
             if (settled) return;
-            if (body) report(size);
+            const status = res.statusCode ?? 0;
+            // A 2xx means COS has the whole body (a last write's callback may still be pending). An
+            // error answer may come before COS read it all: only the bytes the socket took count.
+            if (body && status >= 200 && status < 300) report(size);
             settled = true;
             signal?.removeEventListener("abort", onAbort);
             // COS answered before taking the whole body (an error status): drop the connection.
             if (body && offset < size) req?.destroy();
             const text = Buffer.concat(chunks).toString("utf8");
-            resolve({ status: res.statusCode ?? 0, header: (name) => headerOf(res, name), text });
+            resolve({ status, header: (name) => headerOf(res, name), text });
           });
         });
         req.on("error", fail);

@@ -51,7 +51,9 @@ export function fetchStack(options: { fetch?: typeof fetch; stream?: boolean } =
         throw error;
       }
       const text = await response.text();
-      if (onUploadProgress && body !== undefined && !(payload instanceof ReadableStream)) {
+      // Without a stream nothing was counted on the way: a 2xx says the whole body arrived; an error
+      // answer (an expired URL, 503) may have come before COS read it, so it reports nothing.
+      if (onUploadProgress && response.ok && body !== undefined && !(payload instanceof ReadableStream)) {
         onUploadProgress(typeof body === "string" ? new TextEncoder().encode(body).length : body instanceof Uint8Array ? body.length : body.size);
       }
       return { status: response.status, header: (name) => response.headers.get(name), text };

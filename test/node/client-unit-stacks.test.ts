@@ -57,6 +57,16 @@ async function abortsMidway(stack: HttpStack): Promise<void> {
   await expect(stack.send({ method: "PUT", url, headers: {}, signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
 }
 
+/** A server that answers 503 before reading the body: what `stack` reports sent for a body of `size`. */
+async function earlyError(stack: HttpStack, size: number): Promise<{ status: number; sent: number[] }> {
+  const url = await listen((_req, res) => {
+    res.writeHead(503, { connection: "close" }).end("<Error><Code>SlowDown</Code></Error>");
+  });
+  const sent: number[] = [];
+  const response = await stack.send({ method: "PUT", url, headers: {}, body: bytes(size, 72), onUploadProgress: (n) => sent.push(n) }).catch(() => undefined);
+  return { status: response?.status ?? 0, sent };
+}
+
 describe("fetchStack (Node)", () => {
   it("streams the body with its exact content-length and reports progress as the bytes are pulled", async () => {
     await putStreamed(fetchStack({ stream: true }), 10);
@@ -64,6 +74,12 @@ describe("fetchStack (Node)", () => {
 
   it("aborts with an AbortError", async () => {
     await abortsMidway(fetchStack());
+  });
+
+  it("without streaming, reports the body sent only on a 2xx (an early 503 reports nothing)", async () => {
+    const { status, sent } = await earlyError(fetchStack({ stream: false }), 1000);
+    expect(status).toBe(503);
+    expect(sent).toEqual([]);
   });
 });
 
@@ -91,6 +107,13 @@ describe("nodeHttpStack", () => {
 
   it("aborts with an AbortError, before and during the request", async () => {
     await abortsMidway(nodeHttpStack());
+  });
+
+  it("an error answered before the body was read reports only the bytes the socket took, not the whole body", async () => {
+    const size = 64 * 1024 * 1024;
+    const { status, sent } = await earlyError(nodeHttpStack(), size);
+    expect(status).toBe(503);
+    expect(sent.at(-1) ?? 0).toBeLessThan(size);
   });
 
   it("a refused connection rejects with the socket's error", async () => {
