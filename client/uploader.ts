@@ -119,15 +119,19 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
     async append(key, body, appendOptions) {
       const bytes = typeof body === "string" ? new TextEncoder().encode(body) : await readBytes(body);
-      const signed = await withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }, appendOptions.signal), { options: retry, signal: appendOptions.signal });
+      const sign = () => withRetry(() => api.append({ key, position: appendOptions.position, size: bytes.length, contentType: appendOptions.contentType }, appendOptions.signal), { options: retry, signal: appendOptions.signal });
+      let signed: Awaited<ReturnType<typeof sign>> | undefined;
       const response = await withRetry(
-        () =>
-          sendBody(stack, { method: signed.method, url: signed.url, headers: signed.headers, body: bytes }, { stallTimeout, signal: appendOptions.signal }).catch((error: unknown) => {
+        async () => {
+          signed ??= await sign();
+          return sendBody(stack, { method: signed.method, url: signed.url, headers: signed.headers, body: bytes }, { stallTimeout, signal: appendOptions.signal }).catch((error: unknown) => {
             // Not sent again after no answer: COS may have appended before the answer was lost, and a
             // second APPEND would fail at the old position (409) or, at the next one, add the bytes twice.
             throw isNetworkError(error) ? notRetried(error) : error;
-          }),
-        { options: retry, signal: appendOptions.signal },
+          });
+        },
+        // An expired URL (a long wait for the network, a skewed clock) did not append: sign again.
+        { options: retry, signal: appendOptions.signal, onResign: () => (signed = undefined) },
       );
       const next = response.header("x-cos-next-append-position");
       const crc64 = response.header("x-cos-hash-crc64ecma");

@@ -72,6 +72,18 @@ describe("append and downloadUrl", () => {
     expect(await pending.catch((e: unknown) => (e as Error).name)).toBe("AbortError");
   });
 
+  it("an APPEND refused because its URL expired is signed again, not sent again as it was", async () => {
+    const cos = new FakeCos();
+    const uploader = setup(cos);
+    let expired = 1;
+    cos.intercept = (req) => (req.to === "cos" && expired-- > 0 ? { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>" } : undefined);
+    expect((await uploader.append("users/test/late.log", "abc", { position: 0 })).nextPosition).toBe(3);
+    const sent = cos.log.filter((r) => r.to === "cos");
+    expect(sent).toHaveLength(2);
+    expect(cos.find("POST", "/v1/objects/append")).toHaveLength(2);
+    expect(new TextDecoder().decode(cos.objects.get("users/test/late.log"))).toBe("abc");
+  });
+
   it("downloadUrl returns the presigned GET", async () => {
     const cos = new FakeCos();
     const url = await setup(cos).downloadUrl("users/test/a.bin", { filename: "a.bin" });
