@@ -1,6 +1,7 @@
 // Upload progress (issue 4 "Progress"): `loaded` counts bytes COS accepted plus bytes of parts in
 // flight, never goes down (a failed part's bytes are taken back from the count, but the report stays
-// at its previous high until new bytes pass it), never exceeds `total`; `speed` is an EWMA.
+// at its previous high until new bytes pass it; only an upload that starts over goes back to 0),
+// never exceeds `total`; `speed` is an EWMA.
 
 import type { Progress } from "./types";
 
@@ -28,6 +29,14 @@ export class ProgressMeter {
     this.reported = Math.max(this.reported, Math.min(this.total, accepted));
     this.lastLoaded = this.reported;
     this.lastAt = this.now();
+  }
+
+  /** The upload starts over (the bytes sent are not in COS): from 0, the one time `loaded` goes down. */
+  restart(): void {
+    this.inflight.clear();
+    this.reported = 0;
+    this.speed = 0;
+    this.start(0);
   }
 
   /** Bytes of part `id` sent so far. */

@@ -160,7 +160,11 @@ export interface UploaderOptions {
 export type TaskState = "queued" | "hashing" | "initiating" | "uploading" | "paused" | "completing" | "done" | "failed" | "cancelled";
 
 export interface Progress {
-  /** Bytes COS has accepted (a failed part's bytes are taken back); monotonic across reports. */
+  /**
+   * Bytes COS has accepted (a failed part's bytes are taken back); monotonic across reports, except
+   * when the upload starts over because the bytes sent are no longer in COS (its multipart upload
+   * was aborted, or its object deleted before it was confirmed): then it goes back to 0.
+   */
   loaded: number;
   total: number;
   /** Smoothed bytes per second. */

@@ -27,7 +27,8 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   initiating: ["hashing", "uploading", "paused", "cancelled", "failed"],
   hashing: ["uploading", "paused", "cancelled", "failed"],
   uploading: ["completing", "paused", "cancelled", "failed"],
-  completing: ["done", "failed"],
+  // Back to initiating once: a Complete sent again for an upload COS no longer lists found no object of it.
+  completing: ["done", "failed", "initiating"],
   paused: ["queued", "cancelled"],
   failed: ["queued", "cancelled"],
   done: [],
@@ -107,6 +108,12 @@ export class Task implements UploadTask {
   private window?: PartUrlWindow;
   /** Parts not yet done nor running, in order (the signing window looks ahead along it). */
   private todo: number[] = [];
+  /**
+   * Every part is done but COS no longer lists the upload: a Complete whose answer was lost may have
+   * made the object, so Complete is sent again. If it finds no object of these bytes, the upload
+   * starts over (`startOver`).
+   */
+  private gonePlan = false;
   /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
   private claim?: Claim;
   /** The abort on COS sent last (abortOnCos). */
@@ -303,10 +310,7 @@ export class Task implements UploadTask {
         this.lastModified = source.lastModified;
       }
       this.meter ??= new ProgressMeter(this.source!.size);
-      if (!this.plan) {
-        this.advance(signal, "initiating");
-        await this.initiate(signal);
-      } else if (this.plan.kind === "multipart") {
+      if (this.plan?.kind === "multipart") {
         // Resumed after a failure (which let the claim go): if another task or tab took the upload
         // over since, it is theirs now; if the same file started another upload under this
         // checkpoint's id since, this one goes on without a checkpoint.
@@ -315,14 +319,21 @@ export class Task implements UploadTask {
         if (cp && cp.uploadId !== this.plan.uploadId) this.withoutCheckpoint();
         const { partCount } = this.plan;
         await this.syncParts(this.plan, signal).catch((error: unknown) => {
-          // Every part done and the upload gone: a Complete whose answer was lost may have made the
-          // object. Complete is sent again (the functions answer it from the object, if it is this one).
           if (!(isApiError(error) && error.code === "UploadNotFound" && this.parts.size === partCount)) throw error;
+          this.gonePlan = true;
         });
       }
-      const plan = this.plan!;
-      if (plan.kind === "single") await this.uploadSingle(plan, signal);
-      else await this.uploadMultipart(plan, signal);
+      // Twice at most: a gone upload whose object is not there starts over once.
+      for (;;) {
+        if (!this.plan) {
+          this.advance(signal, "initiating");
+          await this.initiate(signal);
+        }
+        const plan = this.plan!;
+        if (plan.kind === "single") await this.uploadSingle(plan, signal);
+        else if (!(await this.uploadMultipart(plan, signal))) continue;
+        break;
+      }
     } catch (error) {
       // Paused or cancelled: those paths own the state; an abort is not a failure.
       if (signal.aborted || this.controller !== controller) {
@@ -447,6 +458,7 @@ export class Task implements UploadTask {
       // the object. Complete is sent again (the functions answer it from the object, if it is this one's).
       if (error.code === "UploadNotFound" && this.keepParts(cp, cp.parts) === cp.partCount) {
         this.adoptCheckpoint(cp);
+        this.gonePlan = true;
         return;
       }
       this.parts.clear();
@@ -549,7 +561,11 @@ export class Task implements UploadTask {
   private async uploadSingle(plan: Extract<UploadPlan, { kind: "single" }>, signal: AbortSignal): Promise<void> {
     this.advance(signal, "uploading");
     // Sent once: a resume after a failed confirm does not send the file again.
-    this.sent ??= await this.putSingle(plan, signal);
+    if (!this.sent) {
+      this.reportProgress(true); // from 0, or back at 0 when the object COS took is gone
+      this.sent = await this.putSingle(plan, signal);
+      this.reportProgress(true); // all of it, whatever the throttle let through while it was sent
+    }
     this.advance(signal, "completing");
     let info: ObjectInfo;
     try {
@@ -559,7 +575,10 @@ export class Task implements UploadTask {
     } catch (error) {
       // COS does not hold these bytes (the object was deleted, or other bytes replaced it since): a
       // resume sends the file again. Other failures (5xx, offline, a login expired) only confirm again.
-      if (isIntegrityError(error) || (isApiError(error) && error.code === "ObjectNotFound")) this.sent = undefined;
+      if (isIntegrityError(error) || (isApiError(error) && error.code === "ObjectNotFound")) {
+        this.sent = undefined;
+        this.meter!.restart();
+      }
       throw error;
     }
     await this.finish(resultOf(info));
@@ -599,7 +618,8 @@ export class Task implements UploadTask {
     return { start, end: start + plannedSize(plan.partSize, this.meter!.total, n) };
   }
 
-  private async uploadMultipart(plan: MultipartPlan, signal: AbortSignal): Promise<void> {
+  /** Uploads the parts left and completes; false when the upload started over (it is to be planned anew). */
+  private async uploadMultipart(plan: MultipartPlan, signal: AbortSignal): Promise<boolean> {
     const ctx = this.context();
     const unknownCrc = this.deps.crc ? [...this.parts.values()].filter((p) => p.crc64 === undefined) : [];
     if (unknownCrc.length) {
@@ -664,11 +684,29 @@ export class Task implements UploadTask {
     } catch (error) {
       // Gone with no object of it, or completed with other bytes than these: nothing is left to resume,
       // so the checkpoint goes (kept, a reload would send Complete again and fail the same way).
-      if (isIntegrityError(error) || (isApiError(error) && error.code === "UploadNotFound")) await atMost(this.claim?.remove());
-      throw error;
+      if (!(isIntegrityError(error) || (isApiError(error) && error.code === "UploadNotFound"))) throw error;
+      await atMost(this.claim?.remove());
+      // Complete sent again for an upload COS no longer lists (above): no object of these bytes is
+      // there, so the upload was aborted or swept, not completed. The file starts over, unless the
+      // upload was asked for by its checkpoint, which names that upload only.
+      if (!this.gonePlan) throw error;
+      this.gonePlan = false;
+      this.startOver();
+      if (this.options.checkpoint) throw (this.gone = error);
+      return false;
     }
     await atMost(this.claim?.remove());
     await this.finish(resultOf(info));
+    return true;
+  }
+
+  /** Forgets the plan and the parts: the bytes sent so far are not in COS, and the next run plans afresh. */
+  private startOver(): void {
+    this.plan = undefined;
+    this.uploadId = undefined;
+    this.parts.clear();
+    this.window = undefined;
+    this.meter!.restart();
   }
 
   private async finish(result: UploadResult): Promise<void> {

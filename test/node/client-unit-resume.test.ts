@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { CHECKPOINT_PREFIX, type Checkpoint } from "../../client/checkpoint";
 import { createUploader, fileStore, memoryStore, openFileSource } from "../../client/node";
-import type { Store, TaskState } from "../../client/types";
+import type { Store, TaskState, UploadTask } from "../../client/types";
 import { bytes } from "../shared/bytes";
 import { FakeCos, abandonAfter, fakeLocks, until } from "./client-fake";
 
@@ -20,6 +20,21 @@ const KEY = "users/test/resume.bin";
 
 /** Starts an upload, lets `parts` parts reach COS, then abandons it (as a crash would). */
 const crashAfter = (cos: FakeCos, store: Store, body: Uint8Array, parts: number) => abandonAfter(cos, () => setup(cos, store).upload({ key: KEY, body }), parts);
+
+/**
+ * Uploads every part of `body`, but its Complete fails (502); then the upload is aborted on COS (by
+ * hand, a sweeper), so no object of it exists. Returns the failed task.
+ */
+async function sentThenGone(cos: FakeCos, store: Store, body: Uint8Array | File): Promise<UploadTask> {
+  let completeDown = true;
+  cos.intercept = (req) => (completeDown && req.path.endsWith("/complete") ? { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } } : undefined);
+  const task = setup(cos, store).upload({ key: KEY, body });
+  await task.done.catch(() => undefined);
+  expect(task.state).toBe("failed");
+  completeDown = false;
+  cos.uploads.delete(task.uploadId!);
+  return task;
+}
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -150,25 +165,80 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
-  it("every part recorded but the upload gone and no object of it: the retried Complete fails once with the 404, the checkpoint goes, the next try starts afresh", async () => {
+  it("every part recorded but the upload gone and no object of it: Complete is sent again, finds nothing, and the same task uploads the file afresh (progress back at 0)", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
     const body = bytes(3 * 1024, 64);
-    let completeDown = true;
-    cos.intercept = (req) => (completeDown && req.path.endsWith("/complete") ? { status: 502, body: { error: { code: "CosUnavailable", message: "COS did not answer", requestId: "req-502" } } } : undefined);
-    const first = setup(cos, store).upload({ key: KEY, body });
+    const first = await sentThenGone(cos, store, body);
+
+    const states: TaskState[] = [];
+    const loaded: number[] = [];
+    const again = setup(cos, store).upload({ key: KEY, body, onStateChange: (state) => states.push(state), onProgress: (p) => loaded.push(p.loaded) });
+    await again.done;
+    expect(again.uploadId).not.toBe(first.uploadId);
+    expect(cos.objects.get(KEY)).toEqual(body);
+    expect(states).toEqual(["initiating", "uploading", "completing", "initiating", "uploading", "completing", "done"]);
+    // All of it first (the checkpoint's parts), then from 0 again as the parts are sent anew.
+    const restart = loaded.indexOf(body.length);
+    expect(restart).toBeGreaterThanOrEqual(0);
+    expect(loaded[restart + 1]).toBe(0);
+    expect(loaded.at(-1)).toBe(body.length);
+    expect(cos.log.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toHaveLength(2);
+    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+  });
+
+  it("a failed task whose upload was aborted after every part was sent: resume() uploads the file afresh, not the same 404 every time", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(3 * 1024, 66);
+    const task = await sentThenGone(cos, store, body);
+    const firstId = task.uploadId;
+
+    task.resume();
+    await task.done;
+    expect(task.state).toBe("done");
+    expect(task.uploadId).not.toBe(firstId);
+    expect(cos.objects.get(KEY)).toEqual(body);
+  });
+
+  it("a Complete sent again that finds other bytes of the same size at the key (written since) uploads the file afresh", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(3 * 1024, 67);
+    let loseComplete = true;
+    const fetch: typeof cos.fetch = async (url, init) => {
+      const response = await cos.fetch(url, init);
+      if (loseComplete && String(url).endsWith("/complete")) throw new TypeError("Failed to fetch");
+      return response;
+    };
+    const first = setup(cos, store, { fetch }).upload({ key: KEY, body });
     await first.done.catch(() => undefined);
     expect(first.state).toBe("failed");
-    completeDown = false;
-    cos.uploads.delete(first.uploadId!); // aborted elsewhere: no object either
+    loseComplete = false;
+    cos.objects.set(KEY, bytes(3 * 1024, 99)); // another writer, same size
 
-    const error = await setup(cos, store).upload({ key: KEY, body }).done.catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: "ApiError", status: 404, code: "UploadNotFound" });
-    expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
     const again = setup(cos, store).upload({ key: KEY, body });
     await again.done;
     expect(again.uploadId).not.toBe(first.uploadId);
     expect(cos.objects.get(KEY)).toEqual(body);
+  });
+
+  it("asked for by its checkpoint, an upload gone without its object fails with the 404, and resume() says so again without asking COS", async () => {
+    const cos = new FakeCos();
+    const store = memoryStore();
+    const body = bytes(3 * 1024, 68);
+    const file = () => new File([body], "gone.bin", { lastModified: 1_700_000_000_000 });
+    await sentThenGone(cos, store, file());
+    const [checkpoint] = await store.keys(CHECKPOINT_PREFIX);
+
+    const task = setup(cos, store).upload({ key: KEY, body: file(), checkpoint });
+    const error = await task.done.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ApiError", status: 404, code: "UploadNotFound" });
+    expect(cos.log.filter((r) => r.method === "POST" && r.path === "/v1/uploads")).toHaveLength(1); // not started afresh
+    const mark = cos.log.length;
+    task.resume();
+    expect(await task.done.catch((e: unknown) => e)).toBe(error);
+    expect(cos.log.slice(mark)).toEqual([]);
   });
 
   it("cancel removes the checkpoint; unfinished() marks the uploads this device can resume", async () => {

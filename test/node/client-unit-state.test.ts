@@ -283,11 +283,17 @@ describe("states of a task", () => {
         return undefined;
       };
       const body = bytes(700, 10);
-      const task = setup(cos).upload({ key, body });
+      const loaded: number[] = [];
+      const task = setup(cos).upload({ key, body, onProgress: (p) => loaded.push(p.loaded) });
       const error = await task.done.catch((e: unknown) => e);
       expect((error as Error).name).toBe(meddle === "delete" ? "ApiError" : "IntegrityError");
+      expect(loaded.at(-1)).toBe(700);
+      loaded.length = 0;
       task.resume();
       expect((await task.done).size).toBe(700);
+      // Sent again from 0.
+      expect(loaded[0]).toBe(0);
+      expect(loaded.at(-1)).toBe(700);
       expect(cos.objects.get(key)).toEqual(body);
       expect(cos.find("PUT", `/${key}`)).toHaveLength(2);
     }
