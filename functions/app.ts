@@ -136,7 +136,8 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const reply = (status: ApiStatus, code: string, message: string, details?: Record<string, unknown>) => c.json(errorBody(code, message, requestId, details), status);
     if (isApiError(error)) {
-      if (error.status === 429) c.header("Retry-After", String(error.details?.retryAfterSeconds ?? 60));
+      const retryAfter = error.details?.retryAfterSeconds ?? (error.status === 429 ? 60 : undefined);
+      if (retryAfter !== undefined) c.header("Retry-After", String(retryAfter));
       return reply(error.status, error.code, error.message, error.details);
     }
     if (error instanceof ConfigError) return reply(500, "ConfigError", error.message);

@@ -15,7 +15,15 @@ export const COS_MAX_PUT = 5 * 1024 * MiB;
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 export type AuthConfig =
-  | { mode: "jwt"; secret?: string; jwksUrl?: string; issuer?: string; audience?: string }
+  | {
+      mode: "jwt";
+      secret?: string;
+      jwksUrl?: string;
+      /** How long a JWKS fetch may take before the request is answered 503. Default: JWKS_TIMEOUT_MS (5 s). */
+      jwksTimeoutMs?: number;
+      issuer?: string;
+      audience?: string;
+    }
   | { mode: "none" };
 
 export interface RateLimitConfig {

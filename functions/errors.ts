@@ -1,7 +1,7 @@
 // The API's one error class and its JSON shape: `{ "error": { "code", "message", "requestId" } }`
 // (DESIGN.md "HTTP API"). Handlers throw ApiError; app.ts's onError turns anything into that body.
 
-export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 502;
+export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 502 | 503;
 
 export class ApiError extends Error {
   override readonly name = "ApiError" as const;
@@ -9,7 +9,10 @@ export class ApiError extends Error {
     readonly status: ApiStatus,
     readonly code: string,
     message: string,
-    /** Extra machine-readable detail (e.g. which parts differ); never secrets. */
+    /**
+     * Extra machine-readable detail (e.g. which parts differ); never secrets. `retryAfterSeconds`
+     * also becomes the Retry-After header (app.ts onError).
+     */
     readonly details?: Record<string, unknown>,
   ) {
     super(message);

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { decode, verify, verifyWithJwks } from "hono/jwt";
 import type { AuthConfig } from "../config";
-import { ApiError } from "../errors";
+import { ApiError, isApiError } from "../errors";
 import type { Grant } from "./grant";
 
 export interface Principal {
@@ -27,31 +27,66 @@ type Jwk = NonNullable<Parameters<typeof verifyWithJwks>[1]["keys"]>[number];
 /** How long a fetched JWKS serves (per isolate), and how often a `kid` it lacks may refetch it (key rotation). */
 export const JWKS_TTL_MS = 10 * 60_000;
 export const JWKS_REFETCH_MS = 30_000;
+/** How long a JWKS fetch may take (AuthConfig.jwksTimeoutMs overrides it): a JWKS that never answers must not hang every request. */
+export const JWKS_TIMEOUT_MS = 5_000;
+/** Retry-After of the 503 when the JWKS cannot be read: failures are not cached, so the next request fetches again. */
+export const JWKS_RETRY_AFTER_SECONDS = 5;
 const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number }>();
 
-/** The JWKS's keys, fetched once per JWKS_TTL_MS rather than on every request; concurrent callers share one fetch. */
-function jwksKeys(url: string, kid: unknown, now: number): Promise<Jwk[]> {
+/**
+ * The JWKS's keys, fetched once per JWKS_TTL_MS rather than on every request; concurrent callers
+ * share one fetch. Rejects with 503 AuthUnavailable when the JWKS cannot be read: the server's
+ * fault, not the token's, so it is not a 401.
+ */
+function jwksKeys(url: string, kid: unknown, now: number, timeoutMs: number): Promise<Jwk[]> {
   const cached = jwksCache.get(url);
   if (cached && now - cached.at < JWKS_TTL_MS) {
     // A kid the cached set lacks may be a new key: refetch, but not more often than JWKS_REFETCH_MS.
     const fresh = now - cached.at < JWKS_REFETCH_MS;
     const stale = cached.keys.then((keys) => !fresh && !keys.some((key) => key.kid === kid));
-    return stale.then((refetch) => (refetch ? fetchJwks(url, now) : cached.keys));
+    // If that refetch fails, the keys in hand still decide (an unknown kid is then a 401).
+    return stale.then((refetch) => (refetch ? fetchJwks(url, now, timeoutMs).catch(() => cached.keys) : cached.keys));
   }
-  return fetchJwks(url, now);
+  return fetchJwks(url, now, timeoutMs);
 }
 
-function fetchJwks(url: string, now: number): Promise<Jwk[]> {
-  const keys = fetch(url).then(async (res) => {
-    if (!res.ok) throw new Error(`the JWKS answered ${res.status}`);
-    const data = (await res.json()) as { keys?: unknown };
-    if (!Array.isArray(data.keys)) throw new Error("the JWKS has no keys array");
-    return data.keys as Jwk[];
-  });
+function fetchJwks(url: string, now: number, timeoutMs: number): Promise<Jwk[]> {
+  const previous = jwksCache.get(url);
+  const keys = readJwks(url, timeoutMs);
   jwksCache.set(url, { keys, at: now });
-  // A failed fetch is not kept: the next request tries again.
-  keys.catch(() => jwksCache.get(url)?.keys === keys && jwksCache.delete(url));
+  // A failed fetch is not kept: the keys it replaced (if any) serve again, and the next request tries again.
+  keys.catch(() => {
+    if (jwksCache.get(url)?.keys !== keys) return;
+    if (previous && now - previous.at < JWKS_TTL_MS) jwksCache.set(url, previous);
+    else jwksCache.delete(url);
+  });
   return keys;
+}
+
+async function readJwks(url: string, timeoutMs: number): Promise<Jwk[]> {
+  let problem: string;
+  let detail = "";
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
+    if (res.ok) {
+      const data = (await res.json().catch(() => null)) as { keys?: unknown } | null;
+      if (data && Array.isArray(data.keys)) return data.keys as Jwk[];
+      problem = data ? "its JSON has no keys array" : "it is not JSON";
+    } else {
+      problem = `it answered ${res.status}`;
+      await res.body?.cancel();
+    }
+  } catch (error) {
+    const { name, message } = error as Error;
+    const timedOut = name === "TimeoutError" || name === "AbortError";
+    problem = timedOut ? `no answer within ${timeoutMs} ms` : `the fetch failed (${name})`;
+    if (!timedOut) detail = `: ${String(message).replaceAll(url, "<JWKS_URL>")}`;
+  }
+  // The URL is neither logged nor sent: its query may carry a credential of the key server's.
+  console.error(`auth: the JWKS at JWKS_URL cannot be read: ${problem}${detail}`);
+  throw new ApiError(503, "AuthUnavailable", `Authorization header: the token cannot be checked now, the key set (JWKS_URL) cannot be read: ${problem}; retry later`, {
+    retryAfterSeconds: JWKS_RETRY_AFTER_SECONDS,
+  });
 }
 
 /** Clock skew allowed between the token's issuer and this server, in seconds. */
@@ -93,8 +128,14 @@ export async function authenticate(c: Context, auth: AuthConfig, hook?: Authoriz
   try {
     payload = auth.secret
       ? await verify(token, auth.secret, { alg: "HS256", ...verification })
-      : await verifyWithJwks(token, { keys: await jwksKeys(auth.jwksUrl!, decode(token).header.kid, Date.now()), allowedAlgorithms: ["RS256", "ES256"], verification });
+      : await verifyWithJwks(token, {
+          keys: await jwksKeys(auth.jwksUrl!, decode(token).header.kid, Date.now(), auth.jwksTimeoutMs ?? JWKS_TIMEOUT_MS),
+          allowedAlgorithms: ["RS256", "ES256"],
+          verification,
+        });
   } catch (error) {
+    // JWKS unavailable: 503 from jwksKeys. Anything else is about the token.
+    if (isApiError(error)) throw error;
     throw new ApiError(401, "Unauthenticated", `Authorization header: the JWT was refused (${(error as Error).name})`);
   }
   if (typeof payload.sub !== "string" || payload.sub === "") throw new ApiError(401, "Unauthenticated", "Authorization header: the JWT has no `sub` claim");

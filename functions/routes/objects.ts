@@ -42,7 +42,7 @@ objects.openapi(
     path: "/objects/confirm",
     summary: "Confirm a single PUT: HEADs the object and runs onUploadCompleted",
     request: { body: jsonBody(KeyRequest) },
-    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 413, 415, 502) },
+    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 413, 415, 429, 502) },
   }),
   async (c) => {
     const { key } = c.req.valid("json");

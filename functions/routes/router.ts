@@ -79,9 +79,12 @@ export function errors(...statuses: number[]): Record<number, { description: str
     429: "Too many requests from this caller; wait Retry-After seconds",
     500: "ConfigError (names the bad variable, never its value) or InternalError (quote the request id)",
     502: "COS failed; the message carries COS's code and request id",
+    503: "AuthUnavailable: the JWKS (JWKS_URL) cannot be read, so no token can be checked; wait Retry-After seconds",
   };
   const retryAfter = { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" as const } } };
-  return Object.fromEntries([...new Set([...statuses, 500])].map((s) => [s, { description: text[s] ?? "Error", content: errorContent, ...(s === 429 ? { headers: retryAfter } : {}) }]));
+  // A route that checks credentials (401) can also find the JWKS unreadable (503).
+  const all = new Set([...statuses, 500, ...(statuses.includes(401) ? [503] : [])]);
+  return Object.fromEntries([...all].map((s) => [s, { description: text[s] ?? "Error", content: errorContent, ...(s === 429 || s === 503 ? { headers: retryAfter } : {}) }]));
 }
 
 export function json<T extends z.ZodType>(schema: T, description: string) {

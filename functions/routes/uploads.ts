@@ -127,7 +127,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/parts",
     summary: "The parts COS already holds (every page), for resuming",
     request: { params: UploadIdParam, headers: UploadTokenHeader },
-    responses: { 200: json(ListPartsResponse, "Parts in COS"), ...errors(400, 401, 403, 404, 502) },
+    responses: { 200: json(ListPartsResponse, "Parts in COS"), ...errors(400, 401, 403, 404, 429, 502) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");
@@ -225,7 +225,7 @@ uploads.openapi(
     method: "get",
     path: "/uploads",
     summary: "The caller's unfinished multipart uploads (under its key prefix only)",
-    responses: { 200: json(UnfinishedUploads, "Unfinished uploads"), ...errors(401, 502) },
+    responses: { 200: json(UnfinishedUploads, "Unfinished uploads"), ...errors(401, 429, 502) },
   }),
   async (c) => {
     const grant = await grantOf(c);

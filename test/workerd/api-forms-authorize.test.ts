@@ -1,7 +1,8 @@
 // POST /v1/forms (HTML form uploads) and POST /v1/authorize (the signing backend for
 // cos-js-sdk-v5's getAuthorization), each executed against cos-local (issue 3 "Tests").
 import { afterAll, describe, expect, it } from "vitest";
-import { api, bytes, cos, cosUrl, credentials, expectError, expectNoSecretsSeen, expectSameBytes, remember, target } from "./api-helpers";
+import { createApp } from "../../functions/app";
+import { api, bytes, cos, cosUrl, credentials, expectError, expectNoSecretsSeen, expectSameBytes, jwtFor, record, remember, requestInit, target, testEnv } from "./api-helpers";
 
 afterAll(expectNoSecretsSeen);
 
@@ -72,6 +73,28 @@ describe("POST /v1/forms", () => {
     for (const bad of ["http://evil.example/done", "javascript:alert(1)", "/relative"]) {
       expectError(await api("POST", "/v1/forms", { as: "lc-form", body: { key, contentType: "text/plain", successActionRedirect: bad } }), 400, "InvalidInput", "body.successActionRedirect");
     }
+  });
+
+  it("grants only a folder: a prefix must end with / and hold no dot segment in any spelling", async () => {
+    const form = (keyPrefix: string) => api("POST", "/v1/forms", { as: "lc-form", body: { keyPrefix, contentType: "text/plain" } });
+    // Without the /, the uploader's text would extend the prefix's last segment: `%2` + `e%2e` is `..` once decoded.
+    for (const keyPrefix of ["users/lc-form/inbox", "users/lc-form/%2", "users/lc-form/a."]) expectError(await form(keyPrefix), 400, "InvalidInput", "body.keyPrefix: must end with /");
+    for (const keyPrefix of ["users/lc-form/../other/", "users/lc-form/%2e%2e/", "users/lc-form/./", "users/lc-form//"]) expectError(await form(keyPrefix), 400, "InvalidInput", "body.keyPrefix");
+    const folder = await form("users/lc-form/inbox/");
+    expect(folder.status, folder.text).toBe(200);
+    expect(JSON.parse(atob(folder.body.fields.policy)).conditions).toContainEqual(["starts-with", "$key", "users/lc-form/inbox/"]);
+    // Without keyPrefix the form grants the caller's own folder.
+    const own = await api("POST", "/v1/forms", { as: "lc-form", body: { contentType: "text/plain" } });
+    expect(JSON.parse(atob(own.body.fields.policy)).conditions).toContainEqual(["starts-with", "$key", "users/lc-form/"]);
+  });
+
+  it("with a KEY_PREFIX that is not a folder, a prefix form must name one", async () => {
+    const app = createApp();
+    const vars = { ...testEnv, KEY_PREFIX: "users/{sub}/in-" };
+    const form = async (body: Record<string, unknown>) => record(await app.request("/v1/forms", requestInit("POST", { body: { contentType: "text/plain", ...body } }, await jwtFor("lc-form")), vars));
+    expectError(await form({}), 400, "InvalidInput", "body.keyPrefix: required");
+    expect((await form({ keyPrefix: "users/lc-form/in-box/" })).status).toBe(200);
+    expect((await form({ key: "users/lc-form/in-a.txt" })).status).toBe(200);
   });
 
   it("refuses keys and prefixes outside the caller's, and types the grant does not allow", async () => {

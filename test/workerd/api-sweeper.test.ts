@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CosClient } from "../../functions/cos/client";
 import worker from "../../functions/index";
-import { abortStaleUploads, sweepPrefix } from "../../functions/sweeper";
+import { abortStaleUploads, SWEEP_SKIPPED, sweepPrefix } from "../../functions/sweeper";
 import { cos, credentials, injectFault, target, testEnv, uploadIdsInCos } from "./api-helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -63,14 +63,20 @@ describe("abortStaleUploads", () => {
     const other = await initiated("backups/sw-db.tar");
     await new Promise((resolve) => setTimeout(resolve, 5));
     const mine = await initiated(`${prefix}old/mine.bin`);
-    const result = await abortStaleUploads(confined, 1, Math.max(other.at, mine.at) + 3600_000 + 1, sweepPrefix("users/{sub}/"));
+    const result = await abortStaleUploads(confined, 1, Math.max(other.at, mine.at) + 3600_000 + 1, sweepPrefix("users/{sub}/")!);
     expect(result.aborted).toContain(mine.uploadId);
     expect(result.aborted).not.toContain(other.uploadId);
     expect(abortedOutside.filter((url) => url.includes("backups/"))).toEqual([]);
     expect(await uploadIdsInCos("backups/sw-db.tar")).toEqual([other.uploadId]);
     await cos.abortMultipartUpload("backups/sw-db.tar", other.uploadId);
     expect(sweepPrefix("users/{sub}/")).toBe("users/");
-    expect(sweepPrefix("{sub}/")).toBe("");
+    expect(sweepPrefix("apps/photos/{sub}/in/")).toBe("apps/photos/");
+  });
+
+  it("has no prefix to sweep when KEY_PREFIX has no fixed start: null, never the whole bucket's \"\"", () => {
+    expect(sweepPrefix("{sub}/")).toBeNull();
+    expect(sweepPrefix("{sub}/uploads/")).toBeNull();
+    expect(sweepPrefix("")).toBeNull();
   });
 });
 
@@ -91,6 +97,30 @@ describe("scheduled (Workers entry)", () => {
     // Every upload in this cos-local is minutes old at most, so nothing is stale after 1 hour.
     expect(logs).toEqual(["sweeper: aborted 0 stale upload(s), 0 failed"]);
     expect(await uploadIdsInCos(`${prefix}scheduled/`)).toEqual([fresh.uploadId]);
+  });
+
+  it("with KEY_PREFIX={sub}/ sweeps nothing, not even another tool's stale upload, and logs one line saying how to enable it", async () => {
+    // COS as the sweeper would see it: one upload, two days old, outside any prefix of this app's.
+    // Requests are answered here, so nothing reaches cos-local whatever the sweeper does.
+    const sent: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      sent.push(`${request.method} ${request.url}`);
+      if (request.method === "DELETE") return new Response(null, { status: 204 });
+      const initiated = new Date(Date.now() - 48 * 3600_000).toISOString();
+      const xml = `<ListMultipartUploadsResult><Bucket>${target.bucket}</Bucket><Upload><Key>backups/sw-other.tar</Key><UploadId>sw-other-id</UploadId><Initiated>${initiated}</Initiated></Upload><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`;
+      return new Response(xml, { status: 200, headers: { "content-type": "application/xml" } });
+    });
+    const logs: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...args) => void logs.push(args.join(" ")));
+    const { waiting, ctx } = fakeContext();
+    await worker.scheduled({}, { ...testEnv, KEY_PREFIX: "{sub}/", STALE_UPLOAD_HOURS: "1" }, ctx);
+    await Promise.all(waiting);
+    // Not one COS request: no bucket-wide listing, no abort.
+    expect(sent).toEqual([]);
+    expect(logs).toEqual([SWEEP_SKIPPED]);
+    expect(SWEEP_SKIPPED).toMatch(/KEY_PREFIX.*fixed folder/);
+    for (const secret of [testEnv.COS_SECRET_KEY, testEnv.COS_SECRET_ID, testEnv.UPLOAD_TOKEN_SECRET, testEnv.JWT_SECRET]) expect(logs.join("\n")).not.toContain(secret);
   });
 
   it("fails loudly, naming the variable, when the configuration is bad", async () => {

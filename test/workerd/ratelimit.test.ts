@@ -4,7 +4,7 @@
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
-import { TokenBuckets } from "../../functions/policy/ratelimit";
+import { rateKindOf, TokenBuckets } from "../../functions/policy/ratelimit";
 import { callWorker, expectError, expectNoSecretsSeen, jwtFor, MiB, record, requestInit, testEnv, type ApiResponse, type CallOptions } from "./api-helpers";
 
 afterAll(expectNoSecretsSeen);
@@ -68,9 +68,14 @@ describe("with the Workers rate-limiting binding", () => {
       expectLimited(await call(signer, "GET", "/v1/diagnostics?origin=http://app.example"), "60");
       // HEAD runs the GET route (and its GET ?cors on COS): limited the same.
       expect((await call(signer, "HEAD", "/v1/diagnostics?origin=http://app.example")).status).toBe(429);
-      // Creating is a separate limit, and reading the upload's state is not limited.
+      // Reads that ask COS each time (ListParts, ListMultipartUploads) and confirm's HEAD: limited the same.
+      expectLimited(await call(signer, "GET", `/v1/uploads/${uploadId}/parts`, { token }), "60");
+      expectLimited(await call(signer, "GET", "/v1/uploads"), "60");
+      expect((await call(signer, "HEAD", "/v1/uploads")).status).toBe(429);
+      expectLimited(await call(signer, "POST", "/v1/objects/confirm", { body: { key: `users/${signer}/m.bin` } }), "60");
+      // Creating is a separate limit, and abort is not limited: a refused abort would leave parts behind.
       expect((await call(signer, "POST", "/v1/uploads", single(signer))).status).toBe(200);
-      expect((await call(signer, "GET", `/v1/uploads/${uploadId}/parts`, { token })).status).toBe(200);
+      expect((await call(signer, "DELETE", `/v1/uploads/${uploadId}`, { token })).status).toBe(204);
     });
   });
 
@@ -106,6 +111,21 @@ describe("without a binding: the in-memory token bucket", () => {
     expect((await call(as, "POST", "/v1/uploads", single(as))).status).toBe(200);
   });
 
+  it("listing uploads and parts and confirming count against signing: each one asks COS with the functions' key", async () => {
+    const as = "rl-m-reader";
+    const created = await call(as, "POST", "/v1/uploads", { body: { key: `users/${as}/m.bin`, size: 2 * MiB, contentType: "text/plain" } });
+    expect(created.status, created.text).toBe(200);
+    const { uploadId, token } = created.body;
+    for (let i = 0; i < 4; i++) expect((await call(as, "GET", "/v1/uploads")).status).toBe(200);
+    expectLimited(await call(as, "GET", "/v1/uploads"), "15");
+    expectLimited(await call(as, "GET", `/v1/uploads/${uploadId}/parts`, { token }), "15");
+    expectLimited(await call(as, "POST", "/v1/objects/confirm", { body: { key: `users/${as}/m.bin` } }), "15");
+    // Another subject's reads are its own.
+    expect((await call("rl-m-reader-2", "GET", "/v1/uploads")).status).toBe(200);
+    offset += 15_000;
+    expect((await call(as, "GET", `/v1/uploads/${uploadId}/parts`, { token })).status).toBe(200);
+  });
+
   it("the 429 is readable by a browser page: CORS headers and Retry-After exposed", async () => {
     const as = "rl-m-browser";
     const headers = { origin: "http://app.example" };
@@ -132,9 +152,34 @@ describe("defaults", () => {
 
   it("the OpenAPI document lists 429 on every limited route", async () => {
     const doc = (await (await createApp().request("/v1/openapi.json", {}, testEnv)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
-    for (const path of ["/v1/uploads", "/v1/uploads/{uploadId}/parts", "/v1/forms", "/v1/authorize", "/v1/objects/append", "/v1/objects/download"]) {
+    for (const path of ["/v1/uploads", "/v1/uploads/{uploadId}/parts", "/v1/forms", "/v1/authorize", "/v1/objects/append", "/v1/objects/download", "/v1/objects/confirm"]) {
       expect([path, Object.keys(doc.paths[path].post.responses)]).toEqual([path, expect.arrayContaining(["429"])]);
     }
+    for (const path of ["/v1/uploads", "/v1/uploads/{uploadId}/parts", "/v1/diagnostics"]) {
+      expect([path, Object.keys(doc.paths[path].get.responses)]).toEqual([path, expect.arrayContaining(["429"])]);
+    }
+  });
+});
+
+describe("rateKindOf", () => {
+  it("counts every call that makes the functions ask COS, and no other read", () => {
+    const cases: [string, string, ReturnType<typeof rateKindOf>][] = [
+      ["POST", "/v1/uploads", "create"],
+      ["POST", "/v1/forms", "create"],
+      ["POST", "/v1/uploads/u1/parts", "sign"],
+      ["GET", "/v1/uploads/u1/parts", "sign"],
+      ["HEAD", "/v1/uploads/u1/parts", "sign"],
+      ["GET", "/v1/uploads", "sign"],
+      ["HEAD", "/v1/uploads", "sign"],
+      ["GET", "/v1/diagnostics", "sign"],
+      ["POST", "/v1/objects/confirm", "sign"],
+      ["POST", "/v1/objects/download", "sign"],
+      ["POST", "/v1/uploads/u1/complete", null],
+      ["DELETE", "/v1/uploads/u1", null],
+      ["GET", "/v1/openapi.json", null],
+      ["GET", "/healthz", null],
+    ];
+    expect(cases.map(([method, path]) => [method, path, rateKindOf(method, path)])).toEqual(cases);
   });
 });
 
