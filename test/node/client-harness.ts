@@ -127,13 +127,13 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
       async close() {
         await running.dispose();
         await cos.close();
-        await rm(dataDir, { recursive: true, force: true });
+        await rm(dataDir, { recursive: true, force: true, maxRetries: 5 }); // a part cos-local was still writing may land meanwhile
       },
     };
   } catch (error) {
     await worker?.dispose().catch(() => {});
     await cos.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 }); // a part cos-local was still writing may land meanwhile
     throw error;
   }
 }
