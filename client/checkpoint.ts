@@ -66,11 +66,17 @@ function isCheckpoint(cp: Checkpoint): boolean {
 }
 
 /**
- * The functions' answer for an upload no resume can reach: gone from COS (completed, aborted, swept),
- * or its upload token is no longer good (expired when the sweeper's age is reached, or signed with a
- * retired secret). Its checkpoint can go.
+ * The functions' answer for an upload that is surely gone: not in COS (completed, aborted, swept), or
+ * its upload token expired (the sweeper's age). `unfinished()` forgets such checkpoints unasked.
  */
-export const isResumeGone = (error: unknown) => isApiError(error) && (error.code === "UploadNotFound" || error.code.startsWith("UploadToken"));
+export const isUploadGone = (error: unknown) => isApiError(error) && (error.code === "UploadNotFound" || error.code === "UploadTokenExpired");
+
+/**
+ * The functions' answer for an upload no resume can reach: gone, or its token is not one they can
+ * take (signed with a retired secret, or theirs is misconfigured for now). Uploading the file again
+ * starts it over, and its checkpoint goes.
+ */
+export const isResumeGone = (error: unknown) => isUploadGone(error) || (isApiError(error) && error.code.startsWith("UploadToken"));
 
 /** This device's checkpoints, each with its id (the fingerprint, also the key of a kept file handle). */
 export async function listCheckpoints(store: Store): Promise<{ id: string; cp: Checkpoint }[]> {

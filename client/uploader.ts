@@ -2,7 +2,7 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { Claim, endpointPrefix, isResumeGone, listCheckpoints, type Checkpoint } from "./checkpoint";
+import { Claim, endpointPrefix, isUploadGone, listCheckpoints, type Checkpoint } from "./checkpoint";
 import { callOut, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
@@ -68,7 +68,8 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
     // Every part sent: its Complete may have landed with the answer lost. Kept, so that the file
     // uploaded again sends Complete again rather than every part (a 404 then removes it).
     if (new Set(cp.parts.map((p) => p.partNumber)).size >= cp.partCount) return;
-    const gone = await api.listParts(cp).then(() => false, isResumeGone);
+    // A token the functions cannot verify is no proof: their secret may be misconfigured for a while.
+    const gone = await api.listParts(cp).then(() => false, isUploadGone);
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:
     // meanwhile the same file may have started a new upload under the same id.
     const claim = gone && (await Claim.take(store!, id, claims));

@@ -190,10 +190,11 @@ describe("file handles as bodies", () => {
     expect(store.handles.size).toBe(2);
   });
 
-  it("unfinished(): forgets a checkpoint whose upload token expired (the sweeper's age); offers no other endpoint's checkpoint of a listed upload", async () => {
+  it("unfinished(): forgets a checkpoint whose upload token expired (the sweeper's age), keeps one whose token the functions cannot verify (a secret misconfigured); offers no other endpoint's checkpoint of a listed upload", async () => {
     const cos = new FakeCos();
     const store = handleStore();
     const expired = await reloadAfter(cos, store, { body: fakeHandle("old.bin", bytes(4 * 1024, 85)).handle }, 1);
+    const unverified = await reloadAfter(cos, store, { body: fakeHandle("other.bin", bytes(4 * 1024, 87)).handle }, 1);
     const listed = await reloadAfter(cos, store, { body: fakeHandle("listed.bin", bytes(4 * 1024, 86)).handle }, 1);
     const idOf = async (uploadId: string) => {
       for (const id of await store.keys(CHECKPOINT_PREFIX)) if ((await loadCheckpoint(store, id))?.uploadId === uploadId) return id;
@@ -202,7 +203,10 @@ describe("file handles as bodies", () => {
     const listedId = (await idOf(listed))!;
     // Swept at the token's expiry: the functions refuse the token before asking COS.
     cos.uploads.delete(expired);
-    cos.intercept = (req) => (req.path === `/v1/uploads/${expired}/parts` ? { status: 403, body: { error: { code: "UploadTokenExpired", message: "Upload-Token header: expired", requestId: "r" } } } : undefined);
+    // Not listed (another caller's, on a shared device), and the functions' secret is not the one that signed its token.
+    cos.uploads.delete(unverified);
+    const refuse = (code: string) => ({ status: 403, body: { error: { code, message: "Upload-Token header", requestId: "r" } } });
+    cos.intercept = (req) => (req.path === `/v1/uploads/${expired}/parts` ? refuse("UploadTokenExpired") : req.path === `/v1/uploads/${unverified}/parts` ? refuse("UploadTokenInvalid") : undefined);
     // The same upload's checkpoint and handle, kept by an uploader of another deployment in front of the same bucket.
     const preview = `${CHECKPOINT_PREFIX}${encodeURIComponent("https://preview.test")}|listed`;
     await store.set(preview, (await store.get(listedId))!);
@@ -210,6 +214,7 @@ describe("file handles as bodies", () => {
 
     const list = await setup(cos, store).unfinished();
     expect(await idOf(expired)).toBeUndefined();
+    expect(await idOf(unverified)).toBeDefined();
     expect(list.map((u) => [u.uploadId, u.resumeOptions?.checkpoint])).toEqual([[listed, listedId]]);
     expect(await store.get(preview)).not.toBeNull(); // not this endpoint's to forget
   });
