@@ -35,6 +35,9 @@ export const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   cancelled: [],
 };
 
+/** Parts one signing call may ask for (the functions refuse more: POST /v1/uploads/{id}/parts). */
+const MAX_SIGN_BATCH = 1000;
+
 /** States in which nothing moves: their progress reports speed 0. */
 const STOPPED: ReadonlySet<TaskState> = new Set(["paused", "failed", "done", "cancelled"]);
 
@@ -644,7 +647,7 @@ export class Task implements UploadTask {
     const limit = this.deps.chunkParallelLimit;
     this.window ??= new PartUrlWindow({
       api: this.deps.api, ref: refOf(plan), queue: this.deps.queue,
-      upcoming: () => this.todo, batch: Math.max(8, limit * 4), lowWater: limit * 2, trafficLimit: this.options.trafficLimit,
+      upcoming: () => this.todo, batch: Math.min(MAX_SIGN_BATCH, Math.max(8, limit * 4)), lowWater: Math.min(MAX_SIGN_BATCH, limit * 2), trafficLimit: this.options.trafficLimit,
       retry: (fn, s) => withRetry(fn, this.retryContext(s)),
     });
     const window = this.window;

@@ -35,6 +35,14 @@ describe("signed part URLs", () => {
     expect(cos.log.filter((r) => r.to === "api")[1].path).toMatch(/\/parts$/);
   });
 
+  it("a chunkParallelLimit above 250 never asks for more than the functions' 1000 parts in one signing call", async () => {
+    const cos = new FakeCos();
+    await setup(cos, { chunkParallelLimit: 300 }).upload({ key: "users/test/wide.bin", body: bytes(1500 * 1024, 7) }).done;
+    const batches = cos.find("POST", /\/parts$/).map((r) => r.json.parts.length);
+    expect(Math.max(...batches)).toBe(1000);
+    expect(cos.signedParts().sort((a, b) => a - b)).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+  });
+
   it("the part workers share the first signing call: one batch of parts 1-16 before any PUT", async () => {
     const cos = new FakeCos();
     await setup(cos, { chunkParallelLimit: 4 }).upload({ key: "users/test/w4.bin", body: bytes(40 * 1024, 6) }).done;
