@@ -25,5 +25,6 @@ function defaultStore() {
 }
 
 export function createUploader(options: UploaderOptions): Uploader {
-  return createUploaderFor({ stack: defaultStack, store: defaultStore, chunkParallelLimit: 3 }, options);
+  // Browsers open 6 connections per host over HTTP/1.1: a 7th PUT would wait in the browser, unseen.
+  return createUploaderFor({ stack: defaultStack, store: defaultStore, chunkParallelLimit: 3, maxPuts: 6 }, options);
 }

@@ -2,7 +2,9 @@
 // and request slots shared by every task, with at most chunkParallelLimit part PUTs per file.
 // Waiting requests start in priority order: part bytes first (a signed URL is used before it
 // expires), then complete/abort, then signing, then new uploads. A 429/503 halves the request limit;
-// each run of successes raises it back by one, up to the configured limit.
+// each run of successes raises it back by one, up to the configured limit. Where the platform sends
+// at most a few requests to one host at once (browsers: 6 over HTTP/1.1), PUTs past that wait here,
+// not in the platform's own queue, where the stall guard would see no progress and abort them.
 
 import { abortError } from "./errors";
 
@@ -21,6 +23,8 @@ interface Waiter {
 export interface QueueLimits {
   fileParallelLimit: number;
   chunkParallelLimit: number;
+  /** PUTs in flight at once over every file (they all go to the bucket's host); unlimited when absent. */
+  maxPuts?: number;
 }
 
 /** Throttles this close to the last halving are answers to requests sent before it. */
@@ -32,6 +36,7 @@ export class Queue {
   /** Current request limit, lowered on throttling. */
   limit: number;
   private running = 0;
+  private putsRunning = 0;
   private filesRunning = 0;
   private readonly partsRunning = new Map<string, number>();
   private readonly waiting: Waiter[] = [];
@@ -43,6 +48,7 @@ export class Queue {
   /** Highest number of part PUTs in flight at once per file, and of files at once (for tests). */
   peakParts = 0;
   peakFiles = 0;
+  peakPuts = 0;
 
   constructor(
     readonly limits: QueueLimits,
@@ -73,6 +79,7 @@ export class Queue {
   async run<T>(priority: PriorityValue, fn: () => Promise<T>, options: { fileId?: string; signal?: AbortSignal } = {}): Promise<T> {
     const { fileId } = options;
     await this.wait(this.waiting, priority, fileId, options.signal);
+    const put = priority === Priority.partBytes;
     try {
       const result = await fn();
       // Every request that went through counts towards raising a lowered limit back (single PUTs
@@ -81,6 +88,7 @@ export class Queue {
       return result;
     } finally {
       this.running--;
+      if (put) this.putsRunning--;
       if (fileId !== undefined) {
         const n = this.partsRunning.get(fileId)! - 1;
         if (n === 0) this.partsRunning.delete(fileId);
@@ -147,12 +155,14 @@ export class Queue {
       const waiter = this.waiting[i];
       const { fileId } = waiter;
       const parts = fileId === undefined ? 0 : (this.partsRunning.get(fileId) ?? 0);
-      if (fileId !== undefined && parts >= this.chunkLimit) {
+      const put = waiter.priority === Priority.partBytes;
+      if ((fileId !== undefined && parts >= this.chunkLimit) || (put && this.putsRunning >= (this.limits.maxPuts ?? Infinity))) {
         i++;
         continue;
       }
       this.waiting.splice(i, 1);
       this.running++;
+      if (put) this.peakPuts = Math.max(this.peakPuts, ++this.putsRunning);
       if (fileId !== undefined) {
         this.partsRunning.set(fileId, parts + 1);
         this.peakParts = Math.max(this.peakParts, parts + 1);

@@ -16,5 +16,6 @@ export function defaultStack(): HttpStack {
 
 export function createUploader(options: UploaderOptions & { store: Store }): Uploader {
   if (!options.store) throw new TypeError("createUploader (React Native): pass `store`, e.g. AsyncStorage wrapped as a Store (see cos-direct's platform/stores.ts), or memoryStore()");
-  return createUploaderFor({ stack: defaultStack, store: memoryStore, chunkParallelLimit: 3 }, options);
+  // Android's OkHttp sends 5 requests per host at once (the rest wait in its queue, unseen); iOS 4 to 6.
+  return createUploaderFor({ stack: defaultStack, store: memoryStore, chunkParallelLimit: 3, maxPuts: 4 }, options);
 }

@@ -136,7 +136,11 @@ export interface UploaderOptions {
   httpStack?: HttpStack;
   /** Files uploading at once. Default 3. */
   fileParallelLimit?: number;
-  /** Parts in flight per file. Default 3 (browser) / 4 (Node). */
+  /**
+   * Parts in flight per file. Default 3 (browser) / 4 (Node). Over every file, the browser entry
+   * sends at most 6 PUTs at once and React Native 4 (the connections those platforms open to one
+   * host): a PUT past that would wait unseen in the platform's queue and trip `stallTimeout`.
+   */
   chunkParallelLimit?: number;
   /**
    * Bodies up to this size go in one presigned PUT; larger ones in parts. Default 8 MiB. The

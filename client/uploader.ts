@@ -16,6 +16,8 @@ export interface PlatformDefaults {
   stack: () => HttpStack;
   store: () => Store | undefined;
   chunkParallelLimit: number;
+  /** PUTs the platform sends to one host at once; more wait in its own queue, unseen (QueueLimits.maxPuts). */
+  maxPuts?: number;
   openPath?: PathOpener;
   /** The size of a `{ path }` body without opening it (Node), so a queued task's total is known. */
   sizeOfPath?: (path: string) => Promise<number>;
@@ -49,7 +51,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
   const stack = options.httpStack ?? platform.stack();
   const store = options.store ?? platform.store();
   const chunkParallelLimit = Math.max(1, options.chunkParallelLimit ?? platform.chunkParallelLimit);
-  const queue = new Queue({ fileParallelLimit: Math.max(1, options.fileParallelLimit ?? 3), chunkParallelLimit });
+  const queue = new Queue({ fileParallelLimit: Math.max(1, options.fileParallelLimit ?? 3), chunkParallelLimit, maxPuts: platform.maxPuts });
   const retry = { ...RETRY_DEFAULTS, ...options.retry };
   const integrity = options.integrity ?? true;
   const crc = typeof integrity === "boolean" ? integrity : integrity.crc64 !== false;

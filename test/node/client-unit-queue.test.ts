@@ -2,7 +2,8 @@
 // complete/abort, then signing, then new uploads), and concurrency lowered on 429/503 then raised.
 
 import { describe, expect, it } from "vitest";
-import { createUploader } from "../../client/node";
+import { createUploader as createBrowserUploader } from "../../client/index";
+import { createUploader, memoryStore } from "../../client/node";
 import { Priority, Queue } from "../../client/queue";
 import { bytes } from "../shared/bytes";
 import { FakeCos } from "./client-fake";
@@ -10,6 +11,32 @@ import { FakeCos } from "./client-fake";
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("Queue", () => {
+  it("with maxPuts, holds PUTs past it over every file, while API calls go ahead", async () => {
+    const queue = new Queue({ fileParallelLimit: 3, chunkParallelLimit: 3, maxPuts: 4 });
+    const releases: (() => void)[] = [];
+    const puts = ["a", "b", "c"].flatMap((fileId) => [1, 2, 3].map(() => queue.run(Priority.partBytes, () => new Promise<void>((r) => releases.push(r)), { fileId })));
+    await tick();
+    expect(releases).toHaveLength(4);
+    let signed = false;
+    await queue.run(Priority.signing, async () => void (signed = true));
+    expect(signed).toBe(true);
+    while (releases.length) {
+      releases.shift()!();
+      await tick();
+    }
+    await Promise.all(puts);
+    expect(queue.peakPuts).toBe(4);
+  });
+
+  it("the browser entry sends at most 6 PUTs at once (HTTP/1.1's connections per host), the rest wait in the queue, not unseen in the browser's", async () => {
+    const cos = new FakeCos();
+    cos.putDelay = 30;
+    const uploader = createBrowserUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, store: memoryStore() });
+    const tasks = [1, 2, 3].map((n) => uploader.upload({ key: `users/test/six-${n}.bin`, body: bytes(4 * 1024, n) }));
+    await Promise.all(tasks.map((t) => t.done));
+    expect(cos.peakInFlight).toBe(6);
+  });
+
   it("starts waiting requests by priority, then in arrival order", async () => {
     const queue = new Queue({ fileParallelLimit: 1, chunkParallelLimit: 1 });
     queue.limit = 1;
