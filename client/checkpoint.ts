@@ -57,6 +57,19 @@ export async function loadCheckpoint(store: Store, id: string): Promise<Checkpoi
   }
 }
 
+/** Part `n`'s size when `size` bytes are cut into parts of `partSize` (the last one shorter). */
+export const plannedSize = (partSize: number, size: number, n: number) => Math.min(partSize, size - (n - 1) * partSize);
+
+/** A part (listed by COS or recorded) that belongs to the plan: numbered within it, of its planned size. */
+export const fitsPlan = (plan: { partSize: number; partCount: number; size: number }, p: { partNumber: number; size: number }) =>
+  p.partNumber >= 1 && p.partNumber <= plan.partCount && p.size === plannedSize(plan.partSize, plan.size, p.partNumber);
+
+/**
+ * The checkpoint records every part of its plan: its Complete may have landed with the answer lost,
+ * so the upload gone from COS may be the object; Complete is sent again rather than every part.
+ */
+export const recordsEveryPart = (cp: Checkpoint) => new Set(cp.parts.filter((p) => fitsPlan(cp, p)).map((p) => p.partNumber)).size === cp.partCount;
+
 const isPart = (p: DonePart) => !!p && Number.isInteger(p.partNumber) && typeof p.etag === "string" && typeof p.size === "number";
 
 /** A checkpoint of this version with the fields a resume reads (a store's value may be anything). */

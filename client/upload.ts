@@ -10,7 +10,7 @@
 // object's CRC64. `done` always settles: the result, a typed error, or CancelledError.
 
 import type { Api, CreateUploadBody, MultipartPlan, ObjectInfo, UploadPlan, UploadRef } from "./api";
-import { Claim, endpointPrefix, fingerprint, isResumeGone, type Checkpoint, type DonePart } from "./checkpoint";
+import { Claim, endpointPrefix, fingerprint, fitsPlan, isResumeGone, plannedSize, recordsEveryPart, type Checkpoint, type DonePart } from "./checkpoint";
 import { CancelledError, SourceError, abortError, callOut, isApiError, isIntegrityError } from "./errors";
 import { Crc64 } from "./crc64";
 import { checkCrc, combinedCrc, hashRange, put, readRange, uploadPart, type PartsContext } from "./parts";
@@ -90,7 +90,6 @@ const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
 const refOf = (plan: { uploadId: string; token: string }) => ({ uploadId: plan.uploadId, token: plan.token });
 /** Bytes of part `n` in an upload of `size` bytes cut into `partSize` parts. */
-const plannedSize = (partSize: number, size: number, n: number) => Math.min(partSize, size - (n - 1) * partSize);
 const resultOf = (info: ObjectInfo): UploadResult => ({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
 
 export class Task implements UploadTask {
@@ -459,7 +458,8 @@ export class Task implements UploadTask {
       if (!isApiError(error)) throw error;
       // Gone with every part sent: a Complete whose answer was lost (and a reload since) may have made
       // the object. Complete is sent again (the functions answer it from the object, if it is this one's).
-      if (error.code === "UploadNotFound" && this.keepParts(cp, cp.parts) === cp.partCount) {
+      if (error.code === "UploadNotFound" && recordsEveryPart(cp)) {
+        this.keepParts(cp, cp.parts);
         this.adoptCheckpoint(cp);
         this.gonePlan = true;
         return;
@@ -486,16 +486,14 @@ export class Task implements UploadTask {
     this.adoptCheckpoint(cp);
   }
 
-  /** Keeps the parts of `listed` that have the planned size (and the checkpoint's ETag, if it has one); returns how many are kept. */
-  private keepParts(cp: Checkpoint, listed: { partNumber: number; etag: string; size: number }[]): number {
+  /** Keeps the parts of `listed` that have the planned size (and the checkpoint's ETag, if it has one). */
+  private keepParts(cp: Checkpoint, listed: { partNumber: number; etag: string; size: number }[]): void {
     const mine = new Map(cp.parts.map((p) => [p.partNumber, p]));
     for (const p of listed) {
       const known = mine.get(p.partNumber);
-      if (p.partNumber < 1 || p.partNumber > cp.partCount || p.size !== plannedSize(cp.partSize, cp.size, p.partNumber)) continue;
-      if (known && !sameEtag(known.etag, p.etag)) continue;
+      if (!fitsPlan(cp, p) || (known && !sameEtag(known.etag, p.etag))) continue;
       this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size, ...(known?.crc64 ? { crc64: known.crc64 } : {}) });
     }
-    return this.parts.size;
   }
 
   private adoptCheckpoint(cp: Checkpoint): void {
@@ -510,7 +508,7 @@ export class Task implements UploadTask {
   private async syncParts(plan: Extract<UploadPlan, { kind: "multipart" }>, signal: AbortSignal): Promise<void> {
     for (const p of await this.listParts(plan, signal)) {
       const known = this.parts.get(p.partNumber);
-      if (p.partNumber > plan.partCount || p.size !== plannedSize(plan.partSize, this.source!.size, p.partNumber)) continue;
+      if (!fitsPlan({ ...plan, size: this.source!.size }, p)) continue;
       if (!known || !sameEtag(known.etag, p.etag)) this.parts.set(p.partNumber, { partNumber: p.partNumber, etag: p.etag, size: p.size });
     }
   }

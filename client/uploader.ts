@@ -2,7 +2,7 @@
 // their defaults (DESIGN.md "client/", tus-js-client style: one engine, per-platform wiring).
 
 import { Api } from "./api";
-import { Claim, endpointPrefix, isUploadGone, listCheckpoints, type Checkpoint } from "./checkpoint";
+import { Claim, endpointPrefix, isUploadGone, listCheckpoints, recordsEveryPart, type Checkpoint } from "./checkpoint";
 import { callOut, isNetworkError } from "./errors";
 import { sumProgress } from "./progress";
 import { Queue } from "./queue";
@@ -67,9 +67,8 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
    * store. Anything else (another caller's upload on a shared device, a failure) keeps it.
    */
   const forgetIfGone = async (id: string, cp: Checkpoint) => {
-    // Every part sent: its Complete may have landed with the answer lost. Kept, so that the file
-    // uploaded again sends Complete again rather than every part (a 404 then removes it).
-    if (new Set(cp.parts.map((p) => p.partNumber)).size >= cp.partCount) return;
+    // Kept, so that the file uploaded again sends Complete again rather than every part.
+    if (recordsEveryPart(cp)) return;
     // A token the functions cannot verify is no proof: their secret may be misconfigured for a while.
     const gone = await api.listParts(cp).then(() => false, isUploadGone);
     // Not while a task (here or in another tab) holds it, and only if it still names that upload:
