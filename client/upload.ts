@@ -320,9 +320,17 @@ export class Task implements UploadTask {
         const cp = await this.readClaimed();
         if (cp && cp.uploadId !== this.plan.uploadId) this.withoutCheckpoint();
         const { partCount } = this.plan;
-        await this.syncParts(this.plan, signal).catch((error: unknown) => {
-          if (!(isApiError(error) && error.code === "UploadNotFound" && this.parts.size === partCount)) throw error;
-          this.gonePlan = true;
+        await this.syncParts(this.plan, signal).catch(async (error: unknown) => {
+          if (isApiError(error) && error.code === "UploadNotFound" && this.parts.size === partCount) {
+            this.gonePlan = true;
+            return;
+          }
+          if (!isResumeGone(error)) throw error;
+          // Aborted or swept while paused or failed (or its token expired): the parts sent are lost,
+          // and the file starts over; but an upload asked for by its checkpoint fails instead.
+          await this.claim?.remove();
+          this.startOver();
+          if (this.options.checkpoint) throw (this.gone = error as Error);
         });
       }
       // Twice at most: a gone upload whose object is not there starts over once.

@@ -201,6 +201,36 @@ describe("resume from a checkpoint", () => {
     expect(cos.objects.get(KEY)).toEqual(body);
   });
 
+  it("a paused or failed task whose upload was swept meanwhile (parts still missing): resume() uploads the file afresh, not a 404 every time", async () => {
+    for (const stop of ["pause", "fail"] as const) {
+      const cos = new FakeCos();
+      const store = memoryStore();
+      const body = bytes(6 * 1024, 69);
+      cos.putDelay = 5;
+      let refuse = stop === "fail";
+      cos.intercept = (req) => (refuse && req.to === "cos" && req.query.get("partNumber") === "4" ? { status: 400, body: "<Error><Code>InvalidArgument</Code></Error>" } : undefined);
+      const task = setup(cos, store).upload({ key: KEY, body });
+      if (stop === "pause") {
+        await until(() => cos.partPuts().length >= 2, "two parts");
+        task.pause();
+        await until(() => task.state === "paused", "paused");
+      } else {
+        await task.done.catch(() => undefined);
+        expect(task.state).toBe("failed");
+        refuse = false;
+      }
+      const firstId = task.uploadId!;
+      expect(cos.uploads.get(firstId)!.parts.size).toBeLessThan(6);
+      cos.uploads.delete(firstId); // swept (STALE_UPLOAD_HOURS) while the task waited
+
+      task.resume();
+      await task.done;
+      expect(task.uploadId).not.toBe(firstId);
+      expect(cos.objects.get(KEY)).toEqual(body);
+      expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+    }
+  });
+
   it("a Complete sent again that finds other bytes of the same size at the key (written since) uploads the file afresh", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
