@@ -116,6 +116,8 @@ export class Task implements UploadTask {
    * starts over (`startOver`).
    */
   private gonePlan = false;
+  /** The upload this task started over from (startOver): its checkpoint is never resumed again. */
+  private dropped?: string;
   /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
   private claim?: Claim;
   /** The abort on COS sent last (abortOnCos). */
@@ -397,7 +399,10 @@ export class Task implements UploadTask {
       // Another task or tab holds this upload: upload afresh, without its checkpoint; but an upload
       // asked for by its checkpoint is that one, so never afresh: it fails instead.
       if (!this.claim && options.checkpoint) throw this.heldElsewhere();
-      const cp = await this.readClaimed();
+      const stored = await this.readClaimed();
+      // The upload this task started over from, its checkpoint still there (the store failed to
+      // remove it): not resumed again, but written over by the new upload's.
+      const cp = stored && stored.uploadId === this.dropped ? null : stored;
       if (this.claim) this.claim.uploadId = cp?.uploadId; // the claim is for the stored upload, if any
       if (options.checkpoint && !cp) throw new Error(`${name}: this upload is no longer unfinished here (completed, cancelled or forgotten); upload the file anew`);
       // Bytes held in memory have no date to tell them from other bytes of their size: only their own
@@ -711,6 +716,7 @@ export class Task implements UploadTask {
 
   /** Forgets the plan and the parts: the bytes sent so far are not in COS, and the next run plans afresh. */
   private startOver(): void {
+    this.dropped = this.uploadId;
     this.plan = undefined;
     this.uploadId = undefined;
     this.parts.clear();

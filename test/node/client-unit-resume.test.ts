@@ -187,6 +187,28 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
+  it("starting over when the store cannot remove the dead checkpoint: that checkpoint is written over, not resumed again (no loop of Completes)", async () => {
+    const cos = new FakeCos();
+    const inner = memoryStore();
+    const body = bytes(3 * 1024, 70);
+    await sentThenGone(cos, inner, body);
+    // Read-only from now on for removals (a full quota, a flaky AsyncStorage).
+    const store: Store = { ...inner, remove: async () => Promise.reject(new Error("EIO: remove failed")) };
+    // Each API call yields to timers, so a loop of requests could not starve the test's own timer.
+    const yielding: typeof cos.fetch = async (url, init) => {
+      await new Promise((r) => setTimeout(r, 1));
+      return cos.fetch(url, init);
+    };
+    const mark = cos.log.length;
+    const task = setup(cos, store, { fetch: yielding }).upload({ key: KEY, body });
+    const outcome = await Promise.race([task.done.then(() => "done", () => "failed"), new Promise((r) => setTimeout(() => r("still running"), 3000))]);
+    expect(outcome).toBe("done");
+    expect(cos.objects.get(KEY)).toEqual(body);
+    expect(cos.log.slice(mark).filter((r) => r.path.endsWith("/complete"))).toHaveLength(2); // the one sent again, the new upload's
+    const [id] = await inner.keys(CHECKPOINT_PREFIX);
+    expect(JSON.parse((await inner.get(id))!).uploadId).toBe(task.uploadId); // the new upload's, left by the failed remove
+  });
+
   it("a failed task whose upload was aborted after every part was sent: resume() uploads the file afresh, not the same 404 every time", async () => {
     const cos = new FakeCos();
     const store = memoryStore();
