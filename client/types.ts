@@ -238,6 +238,9 @@ export interface UploadTask {
   /**
    * Stops the parts in flight; finished ones are kept. Called from a state listener (onStateChange,
    * the "state" event), pause, resume and cancel take effect once every listener has heard that state.
+   * While completing, pause and cancel wait for the Complete: a task done stays done, a failed one
+   * is then cancelled, and one that starts the upload over (its checkpoint's upload was gone) is
+   * then paused or cancelled.
    */
   pause(): void;
   resume(): void;

@@ -116,6 +116,8 @@ export class Task implements UploadTask {
    * starts over (`startOver`).
    */
   private gonePlan = false;
+  /** What pause() and cancel(), called while completing, do once it ends (done, failed, or started over). */
+  private readonly onCompletingEnd: (() => void)[] = [];
   /** The upload this task started over from (startOver): its checkpoint is never resumed again. */
   private dropped?: string;
   /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
@@ -180,6 +182,8 @@ export class Task implements UploadTask {
   pause(): void {
     // Called by a listener of this task's own state change: every listener hears that state first.
     if (this.announcing) return void queueMicrotask(() => this.pause());
+    // Completing cannot be paused; a Complete that finds the upload gone starts over, and pauses then.
+    if (this.state === "completing") return void this.onCompletingEnd.push(() => this.pause());
     if (!this.can("paused")) return;
     this.to("paused");
     this.controller?.abort();
@@ -207,9 +211,9 @@ export class Task implements UploadTask {
   }
 
   private async cancelOnce(): Promise<void> {
-    // Once completing, the object is being assembled on COS: too late to cancel; done settles as it
-    // will, and a completion that fails is cancelled then.
-    if (this.state === "completing") await this.done.catch(() => undefined);
+    // Once completing, the object is being assembled on COS: too late to cancel. Done, it stays done;
+    // a completion that fails, or that starts the upload over, is cancelled then.
+    if (this.state === "completing") await new Promise<void>((resolve) => this.onCompletingEnd.push(resolve));
     if (!this.can("cancelled")) return;
     this.to("cancelled");
     this.controller?.abort();
@@ -260,6 +264,7 @@ export class Task implements UploadTask {
 
   private to(next: TaskState): void {
     if (!this.can(next)) throw new Error(`task ${this.id}: no transition from ${this.state} to ${next}`);
+    const was = this.state;
     this.announcing++;
     this.state = next;
     // Nothing moves in these states: a sum of tasks' speeds (uploadFiles) must not count them.
@@ -270,6 +275,7 @@ export class Task implements UploadTask {
     } finally {
       this.announcing--;
     }
+    if (was === "completing") for (const then of this.onCompletingEnd.splice(0)) then();
   }
 
   /**

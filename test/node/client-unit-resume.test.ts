@@ -187,6 +187,41 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
+  it("cancel() or pause() pressed while the Complete sent again is on its way applies to the upload that starts over", async () => {
+    for (const action of ["cancel", "pause"] as const) {
+      const cos = new FakeCos();
+      const store = memoryStore();
+      const body = bytes(3 * 1024, 71);
+      await sentThenGone(cos, store, body);
+      const slowComplete: typeof cos.fetch = async (url, init) => {
+        if (String(url).endsWith("/complete")) await new Promise((r) => setTimeout(r, 30));
+        return cos.fetch(url, init);
+      };
+      let pressed: Promise<void> | undefined;
+      const task = setup(cos, store, { fetch: slowComplete }).upload({
+        key: KEY,
+        body,
+        onStateChange: (state) => {
+          if (state === "completing" && !pressed) pressed = action === "cancel" ? task.cancel() : Promise.resolve(task.pause());
+        },
+      });
+      if (action === "cancel") {
+        expect(await task.done.catch((e: unknown) => (e as Error).name)).toBe("CancelledError");
+        await pressed;
+        expect(task.state).toBe("cancelled");
+        expect(cos.uploads.size).toBe(0); // the new upload, if it was made, aborted
+        expect(cos.objects.has(KEY)).toBe(false);
+        expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
+        continue;
+      }
+      await until(() => task.state === "paused", "paused");
+      expect(cos.objects.has(KEY)).toBe(false);
+      task.resume();
+      await task.done;
+      expect(cos.objects.get(KEY)).toEqual(body);
+    }
+  });
+
   it("starting over when the store cannot remove the dead checkpoint: that checkpoint is written over, not resumed again (no loop of Completes)", async () => {
     const cos = new FakeCos();
     const inner = memoryStore();

@@ -195,6 +195,7 @@ describe("states of a task", () => {
     };
     await task.done.catch(() => undefined);
     await until(() => task.state === "cancelled", "cancelled");
+    await until(() => cos.aborted.length > 0, "the abort on COS"); // sent once the failed run has let go
     expect(cos.aborted).toEqual([task.uploadId]);
   });
 
