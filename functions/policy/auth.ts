@@ -31,7 +31,8 @@ export const JWKS_REFETCH_MS = 30_000;
 export const JWKS_TIMEOUT_MS = 5_000;
 /** Retry-After of the 503 when the JWKS cannot be read: failures are not cached, so the next request fetches again. */
 export const JWKS_RETRY_AFTER_SECONDS = 5;
-const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number }>();
+/** A URL's key set: `at` when fetched (it serves JWKS_TTL_MS), `tried` when a fetch last started. */
+const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number; tried: number }>();
 
 /**
  * The JWKS's keys, fetched once per JWKS_TTL_MS rather than on every request; concurrent callers
@@ -40,24 +41,25 @@ const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number }>();
  */
 function jwksKeys(url: string, kid: unknown, now: number, timeoutMs: number): Promise<Jwk[]> {
   const cached = jwksCache.get(url);
-  if (cached && now - cached.at < JWKS_TTL_MS) {
-    // A kid the cached set lacks may be a new key: refetch, but not more often than JWKS_REFETCH_MS.
-    const fresh = now - cached.at < JWKS_REFETCH_MS;
-    const stale = cached.keys.then((keys) => !fresh && !keys.some((key) => key.kid === kid));
-    // If that refetch fails, the keys in hand still decide (an unknown kid is then a 401).
-    return stale.then((refetch) => (refetch ? fetchJwks(url, now, timeoutMs).catch(() => cached.keys) : cached.keys));
-  }
-  return fetchJwks(url, now, timeoutMs);
+  if (!cached || now - cached.at >= JWKS_TTL_MS) return fetchJwks(url, now, timeoutMs);
+  return cached.keys.then((keys) => {
+    // A kid the set lacks may be a new key: fetch again, at most once per JWKS_REFETCH_MS (a made-up
+    // kid costs nothing to send). If that fails, the keys in hand still decide, for every caller.
+    if (keys.some((key) => key.kid === kid) || now - cached.tried < JWKS_REFETCH_MS) return keys;
+    cached.tried = now;
+    return fetchJwks(url, now, timeoutMs, { ...cached, keys: Promise.resolve(keys) });
+  });
 }
 
-function fetchJwks(url: string, now: number, timeoutMs: number): Promise<Jwk[]> {
-  const previous = jwksCache.get(url);
-  const keys = readJwks(url, timeoutMs);
-  jwksCache.set(url, { keys, at: now });
-  // A failed fetch is not kept: the keys it replaced (if any) serve again, and the next request tries again.
-  keys.catch(() => {
+/** Fetches the key set and caches the fetch; when it fails, `fallback` (keys still in their lifetime) serves on. */
+function fetchJwks(url: string, now: number, timeoutMs: number, fallback?: { keys: Promise<Jwk[]>; at: number; tried: number }): Promise<Jwk[]> {
+  const fetched = readJwks(url, timeoutMs);
+  const keys = fallback ? fetched.catch(() => fallback.keys) : fetched;
+  jwksCache.set(url, { keys, at: now, tried: now });
+  // A failed fetch is not kept: the fallback serves again (refetched no sooner than before), or the next request tries again.
+  fetched.catch(() => {
     if (jwksCache.get(url)?.keys !== keys) return;
-    if (previous && now - previous.at < JWKS_TTL_MS) jwksCache.set(url, previous);
+    if (fallback) jwksCache.set(url, fallback);
     else jwksCache.delete(url);
   });
   return keys;

@@ -104,6 +104,24 @@ describe("JWKS_URL unavailable", () => {
     expect((await list(await jwt())).status).toBe(200);
   });
 
+  it("while a refetch for an unknown kid is failing, valid tokens arriving meanwhile still pass (a made-up kid cannot take the API down)", async () => {
+    const { path, jwt, list } = await jwksApp("refetch-busy");
+    expect((await list(await jwt())).status).toBe(200);
+    errorLog();
+    for (let round = 1; round <= 2; round++) {
+      // Each round past the refetch interval of the one before (the keys stay within their lifetime).
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + round * (JWKS_REFETCH_MS + 1000) });
+      // The refetch hangs past the timeout; a valid request comes in while it is under way.
+      await injectFault({ kind: "delay", delayMs: 4000, method: "GET", path, count: 1 });
+      const unknown = list(await jwt(`made-up-${round}`));
+      await new Promise((r) => setTimeout(r, 50));
+      const valid = await list(await jwt());
+      expect(valid.status, `round ${round}: ${valid.text}`).toBe(200);
+      expectError(await unknown, 401, "Unauthenticated", "JWT");
+      vi.useRealTimers();
+    }
+  });
+
   it("the OpenAPI document lists 503 with Retry-After on authenticated routes", async () => {
     const doc = (await (await createApp().request("/v1/openapi.json", {}, testEnv)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>> };
     expect(doc.paths["/v1/uploads"].post.responses["503"]?.headers).toHaveProperty("Retry-After");
