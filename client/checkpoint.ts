@@ -116,14 +116,16 @@ export class Claim {
   /** A release waiting for the writes before it. */
   private releasing?: Promise<void>;
   private retaking?: Promise<boolean>;
+  /** The handle was written with this checkpoint (or tried: a store that cannot keep it is not asked on every part). */
+  private handleKept = false;
 
   private constructor(
     private readonly store: Store,
     readonly id: string,
     /** The ids the tasks of one uploader hold. */
     private readonly taken: Set<string>,
-    /** The body's file handle, kept with the first write (for resumeOptions). */
-    private handle?: FileHandle,
+    /** The body's file handle, kept with the first write of each upload's checkpoint (for resumeOptions). */
+    private readonly handle?: FileHandle,
   ) {}
 
   /** Takes the claim on `id`; null while another task, here or in another tab, holds it. */
@@ -168,9 +170,9 @@ export class Claim {
     const text = JSON.stringify({ ...cp, updatedAt: Date.now() });
     return this.after(async () => {
       await this.store.set(this.id, text);
-      const handle = this.handle;
-      this.handle = undefined; // tried once: a handle the store cannot keep is not tried on every part
-      if (handle) await this.store.setHandle?.(this.id, handle);
+      if (!this.handle || this.handleKept) return;
+      this.handleKept = true;
+      await this.store.setHandle?.(this.id, this.handle);
     });
   }
 
@@ -182,6 +184,7 @@ export class Claim {
       if (stored && stored.uploadId !== this.uploadId) return;
       await this.store.remove(this.id);
       this.uploadId = undefined;
+      this.handleKept = false; // removed with it: a new upload under this id writes it again
     });
   }
 

@@ -219,6 +219,30 @@ describe("file handles as bodies", () => {
     expect(await store.get(preview)).not.toBeNull(); // not this endpoint's to forget
   });
 
+  it("a failed task whose upload was aborted starts over on resume(), and the new upload's checkpoint keeps the file handle (resumable from unfinished())", async () => {
+    const cos = new FakeCos();
+    const store = handleStore();
+    const uploader = setup(cos, store);
+    const { handle } = fakeHandle("h.bin", bytes(4 * 1024, 88));
+    let completeDown = true;
+    cos.intercept = (req) => (completeDown && req.path.endsWith("/complete") ? { status: 502, body: { error: { code: "CosUnavailable", message: "down", requestId: "r" } } } : undefined);
+    const task = uploader.upload({ key: "users/test/h.bin", body: handle });
+    await task.done.catch(() => undefined);
+    const [id] = await store.keys(CHECKPOINT_PREFIX);
+    expect(store.handles.get(id)).toBe(handle);
+    const firstId = task.uploadId!;
+    completeDown = false;
+    cos.uploads.delete(firstId); // aborted on COS meanwhile
+    cos.putDelay = 40;
+    task.resume();
+    await until(() => task.uploadId !== firstId && (cos.uploads.get(task.uploadId!)?.parts.size ?? 0) >= 1, "the new upload under way");
+    task.pause(); // the page closes
+    await until(() => task.state === "paused", "paused");
+    const entry = (await uploader.unfinished()).find((u) => u.uploadId === task.uploadId);
+    expect(entry?.resumeOptions?.body).toBe(handle);
+    expect(entry?.resumeOptions?.checkpoint).toBe(id);
+  });
+
   it("a stored checkpoint without the fields a resume reads is no checkpoint (a store's value may be anything)", async () => {
     const store = memoryStore();
     const good = { v: 1, key: "k", uploadId: "u", token: "t", partSize: 1024, partCount: 2, size: 2048, parts: [{ partNumber: 1, etag: '"e"', size: 1024 }], updatedAt: 0 };
