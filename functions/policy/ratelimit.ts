@@ -17,6 +17,7 @@ export interface RateLimitBinding {
 export const RATE_LIMIT_BINDINGS: Record<RateKind, string> = { create: "RATE_LIMITER_CREATE", sign: "RATE_LIMITER_SIGN" };
 
 const PARTS_PATH = /^\/v1\/uploads\/[^/]+\/parts$/;
+const COMPLETE_PATH = /^\/v1\/uploads\/[^/]+\/complete$/;
 /** Reads that cost a COS request with the functions' key on every call: GET ?cors, ListMultipartUploads, ListParts (all pages). */
 const costsCosRead = (path: string) => path === "/v1/diagnostics" || path === "/v1/uploads" || PARTS_PATH.test(path);
 const SIGNING_POSTS = new Set(["/v1/authorize", "/v1/objects/append", "/v1/objects/download", "/v1/objects/confirm"]);
@@ -24,15 +25,16 @@ const SIGNING_POSTS = new Set(["/v1/authorize", "/v1/objects/append", "/v1/objec
 /**
  * Which limit a request counts against, if any: starting uploads, or signing URLs and requests
  * (the larger limit), which also counts every call that makes the functions ask COS something
- * (the reads above, and confirm's HEAD). Complete and abort are not limited: each belongs to an
- * upload whose start was counted, and a refused abort would leave its parts behind.
+ * (the reads above, confirm's HEAD, and complete, which may list every page of parts or HEAD the
+ * object). Abort is not limited: one idempotent COS call, and a refused abort would leave its parts
+ * behind.
  */
 export function rateKindOf(method: string, path: string): RateKind | null {
   // HEAD runs the GET route (and its COS request) too.
   if (method === "GET" || method === "HEAD") return costsCosRead(path) ? "sign" : null;
   if (method !== "POST") return null;
   if (path === "/v1/uploads" || path === "/v1/forms") return "create";
-  if (PARTS_PATH.test(path) || SIGNING_POSTS.has(path)) return "sign";
+  if (PARTS_PATH.test(path) || COMPLETE_PATH.test(path) || SIGNING_POSTS.has(path)) return "sign";
   return null;
 }
 

@@ -171,7 +171,7 @@ uploads.openapi(
     path: "/uploads/{uploadId}/complete",
     summary: "Complete after checking every part against the plan; runs onUploadCompleted with HEAD-verified figures",
     request: { params: UploadIdParam, headers: UploadTokenHeader, body: jsonBody(CompleteRequest) },
-    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 409, 413, 415, 502) },
+    responses: { 200: json(ObjectResult, "The object, as COS reports it"), ...errors(400, 401, 403, 404, 409, 413, 415, 429, 502) },
   }),
   async (c) => {
     const { uploadId } = c.req.valid("param");

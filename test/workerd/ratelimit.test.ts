@@ -73,6 +73,7 @@ describe("with the Workers rate-limiting binding", () => {
       expectLimited(await call(signer, "GET", "/v1/uploads"), "60");
       expect((await call(signer, "HEAD", "/v1/uploads")).status).toBe(429);
       expectLimited(await call(signer, "POST", "/v1/objects/confirm", { body: { key: `users/${signer}/m.bin` } }), "60");
+      expectLimited(await call(signer, "POST", `/v1/uploads/${uploadId}/complete`, { token, body: { parts: [{ partNumber: 1, etag: '"e"' }] } }), "60");
       // Creating is a separate limit, and abort is not limited: a refused abort would leave parts behind.
       expect((await call(signer, "POST", "/v1/uploads", single(signer))).status).toBe(200);
       expect((await call(signer, "DELETE", `/v1/uploads/${uploadId}`, { token })).status).toBe(204);
@@ -111,7 +112,7 @@ describe("without a binding: the in-memory token bucket", () => {
     expect((await call(as, "POST", "/v1/uploads", single(as))).status).toBe(200);
   });
 
-  it("listing uploads and parts and confirming count against signing: each one asks COS with the functions' key", async () => {
+  it("listing uploads and parts, confirming and completing count against signing: each one asks COS with the functions' key", async () => {
     const as = "rl-m-reader";
     const created = await call(as, "POST", "/v1/uploads", { body: { key: `users/${as}/m.bin`, size: 2 * MiB, contentType: "text/plain" } });
     expect(created.status, created.text).toBe(200);
@@ -120,6 +121,7 @@ describe("without a binding: the in-memory token bucket", () => {
     expectLimited(await call(as, "GET", "/v1/uploads"), "15");
     expectLimited(await call(as, "GET", `/v1/uploads/${uploadId}/parts`, { token }), "15");
     expectLimited(await call(as, "POST", "/v1/objects/confirm", { body: { key: `users/${as}/m.bin` } }), "15");
+    expectLimited(await call(as, "POST", `/v1/uploads/${uploadId}/complete`, { token, body: { parts: [{ partNumber: 1, etag: '"e"' }] } }), "15");
     // Another subject's reads are its own.
     expect((await call("rl-m-reader-2", "GET", "/v1/uploads")).status).toBe(200);
     offset += 15_000;
@@ -174,7 +176,7 @@ describe("rateKindOf", () => {
       ["GET", "/v1/diagnostics", "sign"],
       ["POST", "/v1/objects/confirm", "sign"],
       ["POST", "/v1/objects/download", "sign"],
-      ["POST", "/v1/uploads/u1/complete", null],
+      ["POST", "/v1/uploads/u1/complete", "sign"],
       ["DELETE", "/v1/uploads/u1", null],
       ["GET", "/v1/openapi.json", null],
       ["GET", "/healthz", null],
