@@ -336,7 +336,7 @@ export class Task implements UploadTask {
           if (!isResumeGone(error)) throw error;
           // Aborted or swept while paused or failed (or its token expired): the parts sent are lost,
           // and the file starts over; but an upload asked for by its checkpoint fails instead.
-          await this.claim?.remove();
+          await atMost(this.claim?.remove());
           this.startOver();
           if (this.options.checkpoint) throw (this.gone = error as Error);
         });
@@ -488,7 +488,7 @@ export class Task implements UploadTask {
       // goes, and the file starts over; but an upload asked for by its checkpoint is that one, so
       // it fails with the reason instead.
       if (isResumeGone(error)) {
-        await this.claim?.remove();
+        await atMost(this.claim?.remove());
         if (this.options.checkpoint) throw (this.gone = error);
         return;
       }
@@ -597,7 +597,7 @@ export class Task implements UploadTask {
       // resume sends the file again. Other failures (5xx, offline, a login expired) only confirm again.
       if (isIntegrityError(error) || (isApiError(error) && error.code === "ObjectNotFound")) {
         this.sent = undefined;
-        this.meter!.restart();
+        this.restartProgress();
       }
       throw error;
     }
@@ -727,7 +727,13 @@ export class Task implements UploadTask {
     this.uploadId = undefined;
     this.parts.clear();
     this.window = undefined;
+    this.restartProgress();
+  }
+
+  /** Back at 0: the bytes sent are not in COS. Said at once, also to a task that fails now (its bar must not stay full). */
+  private restartProgress(): void {
     this.meter!.restart();
+    this.last = { ...this.last, loaded: 0, percent: 0, speed: 0, eta: null };
   }
 
   private async finish(result: UploadResult): Promise<void> {

@@ -289,6 +289,7 @@ describe("states of a task", () => {
       const error = await task.done.catch((e: unknown) => e);
       expect((error as Error).name).toBe(meddle === "delete" ? "ApiError" : "IntegrityError");
       expect(loaded.at(-1)).toBe(700);
+      expect(task.progress.loaded).toBe(0); // failed, and none of it is in COS any more
       loaded.length = 0;
       task.resume();
       expect((await task.done).size).toBe(700);
