@@ -182,9 +182,13 @@ export class Claim {
     return this.after(async () => {
       const stored = await this.read();
       if (stored && stored.uploadId !== this.uploadId) return;
-      await this.store.remove(this.id);
-      this.uploadId = undefined;
-      this.handleKept = false; // removed with it: a new upload under this id writes it again
+      try {
+        await this.store.remove(this.id);
+      } finally {
+        // Even if the store failed to remove it: the next upload's checkpoint writes over it.
+        this.uploadId = undefined;
+        this.handleKept = false; // removed with it: a new upload under this id writes it again
+      }
     });
   }
 

@@ -116,8 +116,10 @@ export class Task implements UploadTask {
    * starts over (`startOver`).
    */
   private gonePlan = false;
-  /** What pause() and cancel(), called while completing, do once it ends (done, failed, or started over). */
+  /** What cancel(), called while completing, does once it ends (done, failed, or started over). */
   private readonly onCompletingEnd: (() => void)[] = [];
+  /** pause() called while completing (and no resume() since): applied if the upload starts over. */
+  private pauseAfterCompleting = false;
   /** The upload this task started over from (startOver): its checkpoint is never resumed again. */
   private dropped?: string;
   /** This task's hold on its checkpoint (client/checkpoint.ts Claim); none for an upload without one. */
@@ -183,7 +185,7 @@ export class Task implements UploadTask {
     // Called by a listener of this task's own state change: every listener hears that state first.
     if (this.announcing) return void queueMicrotask(() => this.pause());
     // Completing cannot be paused; a Complete that finds the upload gone starts over, and pauses then.
-    if (this.state === "completing") return void this.onCompletingEnd.push(() => this.pause());
+    if (this.state === "completing") return void (this.pauseAfterCompleting = true);
     if (!this.can("paused")) return;
     this.to("paused");
     this.controller?.abort();
@@ -192,6 +194,7 @@ export class Task implements UploadTask {
   resume(): void {
     // Called by a listener of this task's own state change: every listener hears that state first.
     if (this.announcing) return void queueMicrotask(() => this.resume());
+    this.pauseAfterCompleting = false;
     // Paused or failed.
     if (!this.can("queued")) return;
     if (this.state === "failed") this.newDone();
@@ -275,7 +278,12 @@ export class Task implements UploadTask {
     } finally {
       this.announcing--;
     }
-    if (was === "completing") for (const then of this.onCompletingEnd.splice(0)) then();
+    if (was !== "completing") return;
+    for (const then of this.onCompletingEnd.splice(0)) then();
+    if (this.pauseAfterCompleting) {
+      this.pauseAfterCompleting = false;
+      this.pause();
+    }
   }
 
   /**
@@ -730,10 +738,12 @@ export class Task implements UploadTask {
     this.restartProgress();
   }
 
-  /** Back at 0: the bytes sent are not in COS. Said at once, also to a task that fails now (its bar must not stay full). */
+  /** Back at 0: the bytes sent are not in COS. Said at once, also for a task that fails now (its bar must not stay full). */
   private restartProgress(): void {
     this.meter!.restart();
     this.last = { ...this.last, loaded: 0, percent: 0, speed: 0, eta: null };
+    callOut(this.options.onProgress, this.last);
+    this.deps.emit("progress", this);
   }
 
   private async finish(result: UploadResult): Promise<void> {

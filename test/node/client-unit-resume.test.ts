@@ -187,8 +187,8 @@ describe("resume from a checkpoint", () => {
     expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
   });
 
-  it("cancel() or pause() pressed while the Complete sent again is on its way applies to the upload that starts over", async () => {
-    for (const action of ["cancel", "pause"] as const) {
+  it("cancel() or pause() pressed while the Complete sent again is on its way applies to the upload that starts over; a pause undone by resume() is undone", async () => {
+    for (const action of ["cancel", "pause", "pause, then resume"] as const) {
       const cos = new FakeCos();
       const store = memoryStore();
       const body = bytes(3 * 1024, 71);
@@ -198,11 +198,16 @@ describe("resume from a checkpoint", () => {
         return cos.fetch(url, init);
       };
       let pressed: Promise<void> | undefined;
+      const states: TaskState[] = [];
       const task = setup(cos, store, { fetch: slowComplete }).upload({
         key: KEY,
         body,
         onStateChange: (state) => {
-          if (state === "completing" && !pressed) pressed = action === "cancel" ? task.cancel() : Promise.resolve(task.pause());
+          states.push(state);
+          if (state !== "completing" || pressed) return;
+          if (action === "cancel") pressed = task.cancel();
+          else pressed = Promise.resolve(task.pause());
+          if (action === "pause, then resume") task.resume();
         },
       });
       if (action === "cancel") {
@@ -214,12 +219,34 @@ describe("resume from a checkpoint", () => {
         expect(await store.keys(CHECKPOINT_PREFIX)).toEqual([]);
         continue;
       }
+      if (action === "pause, then resume") {
+        await task.done;
+        expect(states).not.toContain("paused");
+        expect(cos.objects.get(KEY)).toEqual(body);
+        continue;
+      }
       await until(() => task.state === "paused", "paused");
       expect(cos.objects.has(KEY)).toBe(false);
       task.resume();
       await task.done;
       expect(cos.objects.get(KEY)).toEqual(body);
     }
+  });
+
+  it("an upload gone from COS whose checkpoint the store cannot remove: the new upload's checkpoint writes over it", async () => {
+    const cos = new FakeCos();
+    const inner = memoryStore();
+    const body = bytes(6 * 1024, 72);
+    const first = await crashAfter(cos, inner, body, 2);
+    cos.uploads.delete(first); // swept
+    const store: Store = { ...inner, remove: async () => Promise.reject(new Error("EIO: remove failed")) };
+    cos.putDelay = 20;
+    const task = setup(cos, store).upload({ key: KEY, body });
+    await until(() => !!task.uploadId && task.uploadId !== first && (cos.uploads.get(task.uploadId)?.parts.size ?? 0) >= 1, "the new upload under way");
+    task.pause(); // the page closes
+    await until(() => task.state === "paused", "paused");
+    const [id] = await inner.keys(CHECKPOINT_PREFIX);
+    expect(JSON.parse((await inner.get(id))!).uploadId).toBe(task.uploadId);
   });
 
   it("starting over when the store cannot remove the dead checkpoint: that checkpoint is written over, not resumed again (no loop of Completes)", async () => {
