@@ -31,8 +31,17 @@ export const JWKS_REFETCH_MS = 30_000;
 export const JWKS_TIMEOUT_MS = 5_000;
 /** Retry-After of the 503 when the JWKS cannot be read: failures are not cached, so the next request fetches again. */
 export const JWKS_RETRY_AFTER_SECONDS = 5;
-/** A URL's key set: `at` when fetched (it serves JWKS_TTL_MS), `tried` when a fetch last started. */
-const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number; tried: number }>();
+/**
+ * A URL's key set: `keys` the fetch (or its result), `inHand` the keys once read, `at` when they
+ * were fetched (they serve JWKS_TTL_MS), `tried` when a fetch last started.
+ */
+interface JwksEntry {
+  keys: Promise<Jwk[]>;
+  inHand?: Jwk[];
+  at: number;
+  tried: number;
+}
+const jwksCache = new Map<string, JwksEntry>();
 
 /**
  * The JWKS's keys, fetched once per JWKS_TTL_MS rather than on every request; concurrent callers
@@ -42,27 +51,32 @@ const jwksCache = new Map<string, { keys: Promise<Jwk[]>; at: number; tried: num
 function jwksKeys(url: string, kid: unknown, now: number, timeoutMs: number): Promise<Jwk[]> {
   const cached = jwksCache.get(url);
   if (!cached || now - cached.at >= JWKS_TTL_MS) return fetchJwks(url, now, timeoutMs);
+  // A known kid never waits, not even on a refetch under way (its keys may be late by the fetch timeout).
+  if (cached.inHand?.some((key) => key.kid === kid)) return Promise.resolve(cached.inHand);
   return cached.keys.then((keys) => {
     // A kid the set lacks may be a new key: fetch again, at most once per JWKS_REFETCH_MS (a made-up
     // kid costs nothing to send). If that fails, the keys in hand still decide, for every caller.
     if (keys.some((key) => key.kid === kid) || now - cached.tried < JWKS_REFETCH_MS) return keys;
     cached.tried = now;
-    return fetchJwks(url, now, timeoutMs, { ...cached, keys: Promise.resolve(keys) });
+    return fetchJwks(url, now, timeoutMs, { keys: Promise.resolve(keys), inHand: keys, at: cached.at, tried: now });
   });
 }
 
 /** Fetches the key set and caches the fetch; when it fails, `fallback` (keys still in their lifetime) serves on. */
-function fetchJwks(url: string, now: number, timeoutMs: number, fallback?: { keys: Promise<Jwk[]>; at: number; tried: number }): Promise<Jwk[]> {
+function fetchJwks(url: string, now: number, timeoutMs: number, fallback?: JwksEntry): Promise<Jwk[]> {
   const fetched = readJwks(url, timeoutMs);
-  const keys = fallback ? fetched.catch(() => fallback.keys) : fetched;
-  jwksCache.set(url, { keys, at: now, tried: now });
-  // A failed fetch is not kept: the fallback serves again (refetched no sooner than before), or the next request tries again.
-  fetched.catch(() => {
-    if (jwksCache.get(url)?.keys !== keys) return;
-    if (fallback) jwksCache.set(url, fallback);
-    else jwksCache.delete(url);
-  });
-  return keys;
+  const entry: JwksEntry = { keys: fallback ? fetched.catch(() => fallback.keys) : fetched, inHand: fallback?.inHand, at: now, tried: now };
+  jwksCache.set(url, entry);
+  fetched.then(
+    (keys) => void (entry.inHand = keys),
+    // A failed fetch is not kept: the fallback serves again (refetched no sooner than before), or the next request tries again.
+    () => {
+      if (jwksCache.get(url) !== entry) return;
+      if (fallback) jwksCache.set(url, fallback);
+      else jwksCache.delete(url);
+    },
+  );
+  return entry.keys;
 }
 
 async function readJwks(url: string, timeoutMs: number): Promise<Jwk[]> {
