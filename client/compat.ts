@@ -47,7 +47,7 @@ import { CompatMultipart, compatKey, quoted, sdkKey, sdkLocation } from "./compa
 export type Callback<T> = (err: CompatError | null, data?: T) => void;
 
 /** An Error with the fields SDK code reads. */
-export type CompatError = Error & { statusCode?: number; headers: Record<string, string>; error?: { Code?: string; Message: string; RequestId?: string } };
+export type CompatError = Error & { statusCode?: number; code?: string; headers: Record<string, string>; error?: { Code?: string; Message: string; RequestId?: string } };
 
 /** progressData as the SDK reports it: `percent` is a fraction (0.5 = 50 %). */
 export interface ProgressData {
@@ -93,6 +93,8 @@ export interface UploadParams {
   ContentDisposition?: string;
   ContentEncoding?: string;
   Headers?: Record<string, string | number>;
+  /** x-cos-traffic-limit in bit/s (the SDK takes it at the top level too). */
+  TrafficLimit?: number;
   /** Accepted and ignored (see the header). */
   SliceSize?: number;
   /** Accepted and ignored (see the header). */
@@ -169,6 +171,9 @@ export interface TaskInfo {
   error: CompatError | null;
 }
 
+/** States of a task that is not over nor stopped. */
+const RUNNING: ReadonlySet<TaskState> = new Set(["queued", "initiating", "hashing", "uploading", "completing"]);
+
 const SDK_STATE: Record<TaskState, TaskInfo["state"]> = {
   queued: "waiting",
   hashing: "checking",
@@ -205,10 +210,14 @@ function releaseBody(entry: Entry): void {
 export function compatError(cause: unknown): CompatError {
   const error = (cause instanceof Error ? cause : new Error(String(cause))) as CompatError & { status?: number; code?: string; requestId?: string; apiMessage?: string; cosMessage?: string };
   if (error.headers === undefined) {
+    const statusCode = error.statusCode ?? error.status;
+    // Always a string, as the SDK's: COS's code, else the status (a bare 503), else the error's name.
+    const code = error.code ?? (statusCode ? String(statusCode) : error.name);
     Object.assign(error, {
-      statusCode: error.statusCode ?? error.status,
+      statusCode,
+      code,
       headers: {},
-      error: { Code: error.code, Message: error.apiMessage ?? error.cosMessage ?? error.message, RequestId: error.requestId },
+      error: { Code: code, Message: error.apiMessage ?? error.cosMessage ?? error.message, RequestId: error.requestId },
     });
   }
   return error;
@@ -225,6 +234,8 @@ export function settle<T>(work: Promise<T>, callback?: Callback<T>): Promise<T> 
   }
   return result;
 }
+
+type ListEvent = "list-update" | "task-list-update";
 
 interface Entry {
   id: string;
@@ -303,6 +314,8 @@ export class CosDirect {
       const { eta: _eta, ...sum } = sumProgress(ids.flatMap((id) => this.entries.get(id)?.task.progress ?? []));
       onTotalProgress?.(progressData(sum));
     };
+    // Each file's latest outcome: one restarted from onFileFinish counts as its restart ends.
+    const outcomes: { options: FileInfo; error: CompatError | null; data: UploadData | null }[] = [];
     const work = Promise.all(
       params.files.map((file, i) => {
         // What the SDK hands back as each file's options: its plain values (no Body, no callbacks), Index and TaskId.
@@ -318,15 +331,13 @@ export class CosDirect {
           ownReady?.(id);
         };
         const onFinish = (err: CompatError | null, data: UploadData | null) => {
+          outcomes[i] = { options: info, error: err, data: err ? null : data };
           ownFinish?.(err, data);
           onTotalFileFinish?.(err, data, info);
         };
-        return this.addTask({ ...file, onProgress, onTaskReady, onFileFinish: undefined }, undefined, onFinish).then(
-          (data) => ({ options: info, error: null, data }),
-          (error: CompatError) => ({ options: info, error, data: null }),
-        );
+        return this.addTask({ ...file, onProgress, onTaskReady, onFileFinish: undefined }, undefined, onFinish).catch(() => undefined);
       }),
-    ).then((files) => ({ files }));
+    ).then(() => ({ files: outcomes }));
     return settle(work, callback);
   }
 
@@ -379,7 +390,7 @@ export class CosDirect {
         id: e.id,
         Bucket: e.params.Bucket,
         Region: e.params.Region,
-        Key: e.params.Key,
+        Key: sdkKey(e.params.Key),
         FilePath: e.params.FilePath,
         state: SDK_STATE[e.task.state],
         loaded: p.loaded,
@@ -400,9 +411,20 @@ export class CosDirect {
   restartTask(id: string): void {
     const entry = this.entries.get(id);
     if (!entry) return;
-    const failed = entry.task.state === "failed";
-    entry.task.resume();
-    if (failed) this.wire(entry);
+    if (entry.task.state !== "failed") return entry.task.resume();
+    // The failed run's outcome is told first (its callback, the list's error), as the SDK does: the
+    // state says "error" a moment before `done` rejects (the run lets go of its checkpoint first).
+    const failed = entry.task.done;
+    void failed.catch(() => undefined).then(() => {
+      if (entry.task.state !== "failed" || entry.task.done !== failed) return;
+      entry.task.resume();
+      this.wire(entry);
+    });
+  }
+
+  /** Whether any task is waiting or uploading (an app's "leave this page?" check). */
+  isUploadRunning(): boolean {
+    return [...this.entries.values()].some((e) => RUNNING.has(e.task.state));
   }
 
   cancelTask(id: string): void {
@@ -411,13 +433,13 @@ export class CosDirect {
     void entry?.task.cancel().then(() => entry.task.state === "cancelled" && releaseBody(entry), () => {});
   }
 
-  /** `list-update` ({ list }) on every change of the task list or a task's progress. */
-  on(event: "list-update", listener: (event: { list: TaskInfo[] }) => void): void {
-    if (event === "list-update") this.listeners.add(listener);
+  /** `list-update` ({ list }) on every change of the task list or a task's progress; `task-list-update` is the SDK's other name for it. */
+  on(event: ListEvent, listener: (event: { list: TaskInfo[] }) => void): void {
+    if (event === "list-update" || event === "task-list-update") this.listeners.add(listener);
   }
 
-  off(event: "list-update", listener: (event: { list: TaskInfo[] }) => void): void {
-    if (event === "list-update") this.listeners.delete(listener);
+  off(event: ListEvent, listener: (event: { list: TaskInfo[] }) => void): void {
+    if (event === "list-update" || event === "task-list-update") this.listeners.delete(listener);
   }
 
   /**
@@ -516,7 +538,7 @@ export class CosDirect {
       ...(params.ContentDisposition ?? headers["content-disposition"] ? { "content-disposition": params.ContentDisposition ?? headers["content-disposition"] } : {}),
       ...(params.ContentEncoding ?? headers["content-encoding"] ? { "content-encoding": params.ContentEncoding ?? headers["content-encoding"] } : {}),
     };
-    const trafficLimit = headers["x-cos-traffic-limit"];
+    const trafficLimit = params.TrafficLimit ?? headers["x-cos-traffic-limit"];
     return {
       key: compatKey(this.keyPrefix, params.Key),
       body,
