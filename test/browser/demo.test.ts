@@ -185,7 +185,8 @@ describe("the demo page in Chromium", () => {
     const a = await file("all-a.bin", 8 * MiB);
     const b = await file("all-b.bin", 8 * MiB + 3);
     const page = await openDemo();
-    slowParts(80);
+    // Slow enough that neither file (8 parts, 3 at a time) can finish between the 10 % seen and the press.
+    slowParts(250);
     // One tab stop for picking files: the file input, drawn as its label. (The picker itself is not
     // opened: Chromium shows a real one only to the page in front, flaky with many.)
     await page.keyboard.press("Tab");
