@@ -103,6 +103,9 @@ function progressLine(name: string, state: TaskState | "starting", p: Progress, 
   return `${label} ${bar} ${p.percent.toFixed(0).padStart(3)}%  ${formatBytes(p.loaded)}/${formatBytes(p.total)}  ${tail}`;
 }
 
+/** How long Ctrl-C waits for Completes on their way before it exits. */
+const COMPLETING_WAIT_MS = 10_000;
+
 interface Row {
   file: string;
   name: string;
@@ -113,6 +116,7 @@ interface Row {
   step: number;
   printed?: TaskState | "starting";
   result?: { key: string; size: number; etag: string };
+  error?: Error;
 }
 
 /** Redraws all rows in place (TTY) or prints a row each time it passes a 10 % step (pipes, logs). */
@@ -159,6 +163,15 @@ class Display {
   }
   /** Final draw before other output. */
   flush(): void {
+    if (this.tty) this.redraw();
+  }
+  /** A message between redraws: on a terminal the bars are drawn again below it, not over it. */
+  log(stream: NodeJS.WriteStream, message: string): void {
+    if (this.tty && this.drawn) {
+      this.out.write(`\x1b[${this.drawn}A\x1b[0J`);
+      this.drawn = 0;
+    }
+    stream.write(message);
     if (this.tty) this.redraw();
   }
 }
@@ -253,7 +266,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (command !== "upload" && command !== "check") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "no command");
   if (!values.endpoint) throw new UsageError("--endpoint is required");
-  if (!/^https?:$/.test(URL.parse(values.endpoint)?.protocol ?? "")) throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:8787, got ${JSON.stringify(values.endpoint)}`);
+  const endpoint = URL.parse(values.endpoint);
+  if (!/^https?:$/.test(endpoint?.protocol ?? "")) throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:8787, got ${JSON.stringify(values.endpoint)}`);
+  // Not echoed: the URL holds a password. fetch refuses such URLs anyway; --token is the way to authenticate.
+  if (endpoint!.username || endpoint!.password) throw new UsageError("--endpoint must not hold a user name or password; pass a bearer token with --token (or COS_DIRECT_TOKEN)");
   if (command === "check") {
     if (files.length) throw new UsageError("check takes no files");
     if (!values.origin) throw new UsageError("check needs --origin, the web app's origin (e.g. https://app.example.com)");
@@ -295,7 +311,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   await checkStateFile(state, statePath);
   const store = runStore(state, values.resume, (text) => {
     const name = (JSON.parse(text) as { name?: string }).name ?? "a file";
-    process.stderr.write(`cos-direct: ${name} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
+    display.log(process.stderr, `cos-direct: ${name} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
   });
   const uploader = createUploader({
     endpoint: values.endpoint,
@@ -315,9 +331,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     interrupted = true;
     uploader.pauseAll();
     void (async () => {
+      // A file whose Complete is on its way cannot be paused: COS is assembling it. Its answer is
+      // waited for (a while), so the run says it is uploaded rather than "paused".
+      const completing = rows.filter((row) => row.state === "completing").map((row) => row.task!.done.catch(() => undefined));
+      await Promise.race([Promise.all(completing), new Promise((r) => setTimeout(r, COMPLETING_WAIT_MS))]);
       await store.settled();
       display.flush();
-      for (const row of rows) if (row.state === "done" && row.result) uploaded(row, row.result);
+      for (const row of rows) {
+        if (row.state === "done" && row.result) uploaded(row, row.result);
+        else if (row.state === "failed" && row.error) process.stderr.write(`failed ${row.file}: ${reason(row.error, token)}\n`);
+        else if (row.state === "completing") process.stderr.write(`${row.file}: still completing; --resume will confirm it\n`);
+      }
       process.stderr.write(
         store.failure
           ? `\ncos-direct: paused (${signal}), but the checkpoint could not be saved (${store.failure.message}): --resume will start these files over.\n`
@@ -334,6 +358,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const unreadable = sizes[i];
       if (unreadable instanceof Error) {
         row.state = "failed";
+        row.error = unreadable;
         display.update(row, true);
         return { row, error: unreadable };
       }
@@ -360,6 +385,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return { row, result };
       } catch (error) {
         row.state = "failed";
+        row.error = error as Error;
         display.update(row, true);
         return { row, error: error as Error };
       }

@@ -111,6 +111,22 @@ describe("cos-direct upload", () => {
     expect(sha256(await h.readBack("users/alice/cli/big.bin"))).toBe(digest);
   });
 
+  it("Ctrl-C while a file's Complete is on its way waits for it: the file is reported uploaded, not paused; a file that failed says why", async () => {
+    const h = harness();
+    h.resetCounters();
+    const file = join(dir, "completing.bin");
+    await writeRandomFile(file, 3 * MiB);
+    h.fault({ kind: "delay", operation: "CompleteMultipartUpload", delayMs: 1500 });
+    const run = cli([...(await uploadArgs(file, join(dir, "state-completing.json"), ["--part-size", "1M"])), join(dir, "gone.bin")]);
+    await until(() => (h.counters().operations.CompleteMultipartUpload ?? 0) > 0, run);
+    run.signal("SIGINT");
+    expect(await run.exit, run.output()).toBe(130);
+    expect(run.output()).toContain(`uploaded ${file} -> users/alice/cli/completing.bin`);
+    expect(run.output()).toMatch(/failed .*gone\.bin: cannot read .*ENOENT/);
+    expect(await h.readBackSha256("users/alice/cli/completing.bin", "alice")).toBeTruthy();
+    h.clearFaults();
+  });
+
   it("SIGTERM pauses and saves like Ctrl-C (exit 143, no temporary file left); a run without --resume says it starts the earlier upload over", async () => {
     const h = harness();
     h.resetCounters();
@@ -145,10 +161,12 @@ describe("cos-direct upload", () => {
       [["--part-size", "100"], "--part-size must be from 1M to 5G"],
       [["--part-size", "6G"], "--part-size must be from 1M to 5G"],
       [["--endpoint", "127.0.0.1:8787"], "--endpoint must be an http(s) URL"],
+      [["--endpoint", "http://me:hunter2@127.0.0.1:8787"], "--endpoint must not hold a user name or password"],
     ] as const) {
       const bad = cli(["upload", file, "--endpoint", h.endpoint, ...args]);
       expect(await bad.exit, args.join(" ")).toBe(2);
       expect(bad.output()).toContain(message);
+      expect(bad.output()).not.toContain("hunter2");
     }
   });
 
