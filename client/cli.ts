@@ -119,8 +119,10 @@ interface Row {
   error?: Error;
 }
 
+const ENDED: ReadonlySet<Row["state"]> = new Set(["done", "failed", "cancelled"]);
+
 /** Redraws all rows in place (TTY) or prints a row each time it passes a 10 % step (pipes, logs). */
-class Display {
+export class Display {
   private drawn = 0;
   private lastDraw = 0;
   constructor(
@@ -157,8 +159,21 @@ class Display {
     const barWidth = columns >= 110 ? 24 : 10;
     // What a line holds besides the name and the bar: percent, sizes, speed and ETA (about 54 columns).
     const nameWidth = Math.max(8, Math.min(this.width, columns - barWidth - 56));
-    for (const row of this.rows) text += `\x1b[2K${fitColumns(progressLine(row.name, row.state, row.progress, nameWidth, barWidth), columns, "end").trimEnd()}\n`;
-    this.drawn = this.rows.length;
+    // Moving up cannot go above the screen's top: more rows than fit would pile stale bars into the
+    // scrollback. Then the files still under way are shown, and the rest summed up in one line.
+    const fit = Math.max(2, (this.out.rows || 24) - 1);
+    let shown = this.rows;
+    let summary = "";
+    if (shown.length > fit) {
+      shown = this.rows.filter((row) => !ENDED.has(row.state)).slice(0, fit - 1);
+      const count = (ended: boolean, state?: Row["state"]) => this.rows.filter((row) => !shown.includes(row) && (state ? row.state === state : ENDED.has(row.state) === ended)).length;
+      summary = `${this.rows.length - shown.length} more: ${count(true, "done")} done, ${count(true, "failed")} failed, ${count(false)} to go`;
+    }
+    for (const row of shown) text += `\x1b[2K${fitColumns(progressLine(row.name, row.state, row.progress, nameWidth, barWidth), columns, "end").trimEnd()}\n`;
+    if (summary) text += `\x1b[2K${fitColumns(summary, columns, "end")}\n`;
+    // Fewer lines than last time: the ones below are cleared.
+    text += "\x1b[0J";
+    this.drawn = shown.length + (summary ? 1 : 0);
     this.out.write(text);
   }
   /** Final draw before other output. */

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fitColumns, formatBytes, formatEta, parseSize } from "../../client/cli";
+import { Display, fitColumns, formatBytes, formatEta, parseSize } from "../../client/cli";
 import { MiB, sha256, useClientHarness, writeRandomFile } from "./client-harness";
 
 // CORS_ORIGINS matters only to `cos-direct check` here (the uploads come from Node, with no Origin).
@@ -237,6 +237,26 @@ describe("cos-direct upload", () => {
       expect(await bad.exit, origin).toBe(2);
       expect(bad.output()).toContain(hint);
     }
+  });
+
+  it("on a terminal with fewer rows than files, draws only what fits: the files under way and a line summing up the rest", () => {
+    const writes: string[] = [];
+    const out = { isTTY: true, rows: 6, columns: 100, write: (text: string) => writes.push(text) } as unknown as NodeJS.WriteStream;
+    const zero = { loaded: 0, total: 100, speed: 0, percent: 0, eta: null };
+    const rows = Array.from({ length: 25 }, (_, i) => ({ file: `photo_${i}.jpg`, name: `photo_${i}.jpg`, progress: zero, state: "queued" as const, step: -1 }));
+    const display = new Display(out, rows as ConstructorParameters<typeof Display>[1], true);
+    for (const [i, row] of rows.entries()) {
+      (row as { state: string }).state = i < 20 ? "done" : "uploading";
+      display.update(row, true);
+    }
+    for (const text of writes) {
+      const lines = text.split("\n").length - 1;
+      expect(lines).toBeLessThanOrEqual(5); // rows - 1: moving up never goes above the screen's top
+      expect(Number(/^\x1b\[(\d+)A/.exec(text)?.[1] ?? 0)).toBeLessThanOrEqual(5);
+    }
+    const last = writes.at(-1)!;
+    for (const n of [20, 21, 22, 23]) expect(last).toContain(`photo_${n}.jpg`);
+    expect(last).toContain("21 more: 20 done, 0 failed, 1 to go");
   });
 
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
