@@ -99,8 +99,11 @@ function progressLine(name: string, state: TaskState | "starting", p: Progress, 
   const label = fitColumns(name, width);
   const filled = Math.round((Math.min(100, p.percent) / 100) * barWidth);
   const bar = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]`;
-  const tail = state === "done" ? "done" : state === "paused" ? "paused" : state === "failed" ? "failed" : `${formatBytes(p.speed)}/s  ETA ${formatEta(p.eta)}`;
-  return `${label} ${bar} ${p.percent.toFixed(0).padStart(3)}%  ${formatBytes(p.loaded)}/${formatBytes(p.total)}  ${tail}`;
+  const head = `${label} ${bar} ${p.percent.toFixed(0).padStart(3)}%`;
+  const sizes = `${formatBytes(p.loaded)}/${formatBytes(p.total)}`;
+  // An outcome comes before the sizes, so a line cut to a narrow terminal still shows it.
+  if (state === "done" || state === "paused" || state === "failed") return `${head}  ${state}  ${sizes}`;
+  return `${head}  ${sizes}  ${formatBytes(p.speed)}/s  ETA ${formatEta(p.eta)}`;
 }
 
 /** How long Ctrl-C waits for Completes on their way before it exits. */

@@ -257,6 +257,11 @@ describe("cos-direct upload", () => {
     const last = writes.at(-1)!;
     for (const n of [20, 21, 22, 23]) expect(last).toContain(`photo_${n}.jpg`);
     expect(last).toContain("21 more: 20 done, 0 failed, 1 to go");
+    // 40 columns: a finished file's outcome survives the cut (it comes before the sizes).
+    const narrow: string[] = [];
+    const small = new Display({ isTTY: true, rows: 6, columns: 40, write: (text: string) => narrow.push(text) } as unknown as NodeJS.WriteStream, [{ ...rows[0], name: "mid.bin", state: "failed", progress: { ...zero, loaded: 30 * MiB, total: 30 * MiB, percent: 100 } }] as ConstructorParameters<typeof Display>[1], true);
+    small.flush();
+    expect(narrow.at(-1)).toMatch(/mid\.bin .*100% +failed/);
   });
 
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
