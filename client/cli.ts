@@ -6,6 +6,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { checkSetup } from "./diagnostics";
 import { isApiError } from "./errors";
@@ -466,3 +467,6 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     }
   }
 }
+
+// Run directly (`npx tsx client/cli.ts ...`) as well as through bin/cos-direct.mjs, which calls run().
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void run();

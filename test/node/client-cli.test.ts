@@ -264,6 +264,15 @@ describe("cos-direct upload", () => {
     expect(narrow.at(-1)).toMatch(/mid\.bin .*100% +failed/);
   });
 
+  it("runs when started as the file itself (tsx client/cli.ts), not only through bin/cos-direct.mjs", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "client/cli.ts", "--version"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.once("close", done));
+    expect(code).toBe(0);
+    expect(output).toMatch(/^cos-direct \S+\n$/);
+  });
+
   it("reads sizes with binary units and prints ETAs as m:ss", () => {
     expect(parseSize("8M")).toBe(8 * MiB);
     expect(parseSize("512k")).toBe(512 * 1024);
