@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { Api } from "./api";
 import { checkSetup } from "./diagnostics";
 import { isApiError } from "./errors";
 import { createUploader } from "./node";
@@ -328,9 +329,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const statePath = values.state ?? join(homedir(), ".cos-direct", "checkpoints.json");
   const state = fileStore(statePath);
   await checkStateFile(state, statePath);
+  // An earlier run's upload of a file started over (no --resume) is aborted on COS: its parts would
+  // otherwise be kept (and paid for) until the sweeper's age. The run waits for these before it ends.
+  const api = new Api({ endpoint: values.endpoint, getToken: token ? () => token : undefined });
+  const aborts: Promise<unknown>[] = [];
   const store = runStore(state, values.resume, (text) => {
-    const name = (JSON.parse(text) as { name?: string }).name ?? "a file";
-    display.log(process.stderr, `cos-direct: ${name} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
+    const earlier = JSON.parse(text) as { name?: string; uploadId?: string; token?: string };
+    if (earlier.uploadId && earlier.token) aborts.push(api.abort({ uploadId: earlier.uploadId, token: earlier.token }).catch(() => undefined));
+    display.log(process.stderr, `cos-direct: ${earlier.name ?? "a file"} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
   });
   const uploader = createUploader({
     endpoint: values.endpoint,
@@ -413,6 +419,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (interrupted) return new Promise<number>(() => {}); // the SIGINT handler exits
   display.flush();
   await store.settled();
+  await Promise.all(aborts);
   let failed = 0;
   let resumable = 0;
   for (const o of outcomes) {

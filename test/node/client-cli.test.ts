@@ -141,9 +141,13 @@ describe("cos-direct upload", () => {
     expect(first.output()).toContain("paused (SIGTERM); finished parts are saved");
     expect((await readdir(dir)).filter((name) => name.startsWith("state-term.json."))).toEqual([]);
     h.clearFaults();
+    const earlier = (await h.listUploads("alice")).filter((u) => u.key === "users/alice/cli/term.bin");
+    expect(earlier).toHaveLength(1);
     const again = cli(await uploadArgs(file, state, ["--part-size", "1M"]));
     expect(await again.exit, again.output()).toBe(0);
     expect(again.output()).toContain("term.bin has an unfinished upload from an earlier run; starting it over (--resume would continue it)");
+    // The earlier run's upload is aborted, not left on COS for the sweeper.
+    expect((await h.listUploads("alice")).filter((u) => u.key === "users/alice/cli/term.bin")).toEqual([]);
   });
 
   it("fails with exit 1 and the reason when the upload is refused; exit 2 on a usage error", async () => {
