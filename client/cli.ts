@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Api } from "./api";
+import { endpointPrefix, loadCheckpoint } from "./checkpoint";
 import { checkSetup } from "./diagnostics";
 import { isApiError } from "./errors";
 import { createUploader } from "./node";
@@ -346,6 +347,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(concurrency ? { chunkParallelLimit: concurrency } : {}),
   });
   const display = new Display(process.stdout, rows, !!process.stdout.isTTY);
+  /**
+   * A key uploaded now whose earlier upload is still in the checkpoint file: the file changed since
+   * (another size or date, so another checkpoint). That upload is aborted and its checkpoint goes.
+   */
+  const forgetReplaced = async (keys: string[]) => {
+    const ids = await state.keys(endpointPrefix(values.endpoint!)).catch(() => [] as string[]);
+    for (const id of ids) {
+      const earlier = await loadCheckpoint(state, id).catch(() => null);
+      if (!earlier || !keys.includes(earlier.options && "key" in earlier.options ? String(earlier.options.key) : "")) continue;
+      await api.abort({ uploadId: earlier.uploadId, token: earlier.token }).catch(() => undefined);
+      await state.remove(id).catch(() => undefined);
+      process.stderr.write(`cos-direct: ${earlier.key} was uploaded from a file that changed since an earlier run; that run's upload is aborted\n`);
+    }
+  };
   const uploaded = (row: Row, result: { key: string; size: number; etag: string }) =>
     process.stdout.write(`uploaded ${row.file} -> ${result.key} (${formatBytes(result.size)}, ETag ${result.etag})\n`);
 
@@ -420,6 +435,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   display.flush();
   await store.settled();
   await Promise.all(aborts);
+  if (values.prefix !== undefined) await forgetReplaced(outcomes.flatMap((o) => ("result" in o && o.result ? [o.result.key] : [])));
   let failed = 0;
   let resumable = 0;
   for (const o of outcomes) {

@@ -5,7 +5,7 @@
 // (cos-local's per-part counters).
 
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,6 +109,28 @@ describe("cos-direct upload", () => {
     for (const [partNumber, times] of Object.entries(after.parts[uploadId])) expect(times, `part ${partNumber}`).toBe(1);
     expect(after.operations.InitiateMultipartUpload).toBe(1);
     expect(sha256(await h.readBack("users/alice/cli/big.bin"))).toBe(digest);
+  });
+
+  it("--resume of a file that changed since the interrupted run uploads it anew, aborts the earlier upload and forgets its checkpoint", async () => {
+    const h = harness();
+    const file = join(dir, "changed.bin");
+    await writeRandomFile(file, 4 * MiB);
+    const state = join(dir, "state-changed.json");
+    for (let n = 2; n <= 4; n++) h.fault({ kind: "slow", operation: "UploadPart", query: `partNumber=${n}`, bitsPerSecond: 81920 });
+    h.resetCounters();
+    const first = cli(await uploadArgs(file, state, ["--part-size", "1M", "--concurrency", "1"]));
+    await until(() => Object.values(h.counters().parts).some((parts) => Object.keys(parts).length >= 1), first);
+    first.signal("SIGINT");
+    expect(await first.exit, first.output()).toBe(130);
+    h.clearFaults();
+    expect((await h.listUploads("alice")).filter((u) => u.key === "users/alice/cli/changed.bin")).toHaveLength(1);
+    const digest = await writeRandomFile(file, 4 * MiB + 5); // saved again: another size
+    const again = cli(await uploadArgs(file, state, ["--part-size", "1M", "--resume"]));
+    expect(await again.exit, again.output()).toBe(0);
+    expect(again.output()).toContain("users/alice/cli/changed.bin was uploaded from a file that changed since an earlier run; that run's upload is aborted");
+    expect((await h.listUploads("alice")).filter((u) => u.key === "users/alice/cli/changed.bin")).toEqual([]);
+    expect(sha256(await h.readBack("users/alice/cli/changed.bin"))).toBe(digest);
+    expect(Object.keys(JSON.parse(await readFile(state, "utf8")))).toEqual([]);
   });
 
   it("Ctrl-C while a file's Complete is on its way waits for it: the file is reported uploaded, not paused; a file that failed says why", async () => {
