@@ -3,6 +3,7 @@
 // store is given (fileStore(path) survives restarts), and `{ path }` bodies whose parts are streamed
 // from disk as they are sent, in reused 1 MiB buffers (client/node/file-source.ts).
 
+import { setMaxListeners } from "node:events";
 import { stat } from "node:fs/promises";
 import { nodeHttpStack } from "./node/http-stack";
 import { memoryStore } from "./platform/stores";
@@ -20,5 +21,12 @@ export function defaultStack(): HttpStack {
 }
 
 export function createUploader(options: UploaderOptions): Uploader {
-  return createUploaderFor({ stack: defaultStack, store: memoryStore, chunkParallelLimit: 4, openPath: openFileSource, sizeOfPath: async (path) => (await stat(path)).size }, options);
+  return createUploaderFor(
+    {
+      stack: defaultStack, store: memoryStore, chunkParallelLimit: 4, openPath: openFileSource, sizeOfPath: async (path) => (await stat(path)).size,
+      // A task's signals get a listener per part in flight (and per part waiting): no limit to warn about.
+      manyListeners: (signal) => setMaxListeners(0, signal),
+    },
+    options,
+  );
 }

@@ -58,6 +58,8 @@ export interface TaskDeps {
   chunkParallelLimit: number;
   openPath?: PathOpener;
   sizeOfPath?: (path: string) => Promise<number>;
+  /** Lets a signal have a listener per part in flight (Node warns past 10: MaxListenersExceededWarning). */
+  manyListeners?: (signal: AbortSignal) => void;
   emit(event: "progress" | "state", task: Task): void;
 }
 
@@ -309,6 +311,7 @@ export class Task implements UploadTask {
 
   private async run(): Promise<void> {
     const controller = new AbortController();
+    this.deps.manyListeners?.(controller.signal);
     this.controller = controller;
     const { signal } = controller;
     let releaseFile: (() => void) | undefined;
@@ -678,6 +681,7 @@ export class Task implements UploadTask {
     const window = this.window;
     // One failure stops the other parts at once (their bytes are taken back by the meter).
     const inner = new AbortController();
+    this.deps.manyListeners?.(inner.signal);
     const stop = () => inner.abort();
     signal.addEventListener("abort", stop, { once: true });
     if (!ctx.md5) window.prime(inner.signal);

@@ -21,6 +21,7 @@ export interface PlatformDefaults {
   openPath?: PathOpener;
   /** The size of a `{ path }` body without opening it (Node), so a queued task's total is known. */
   sizeOfPath?: (path: string) => Promise<number>;
+  manyListeners?: (signal: AbortSignal) => void;
 }
 
 /** A file's own onProgress, then the batch's sum. */
@@ -87,7 +88,7 @@ export function createUploaderFor(platform: PlatformDefaults, options: UploaderO
 
   const uploader: Uploader = {
     upload(uploadOptions: UploadOptions): UploadTask {
-      const task = new Task(uploadOptions, { api, queue, stack, store, claims, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, sizeOfPath: platform.sizeOfPath, emit });
+      const task = new Task(uploadOptions, { api, queue, stack, store, claims, endpoint: options.endpoint, retry, crc, stallTimeout, md5, partSize: options.partSize, sliceSize: options.sliceSize ?? 8 * 1024 * 1024, chunkParallelLimit, openPath: platform.openPath, sizeOfPath: platform.sizeOfPath, manyListeners: platform.manyListeners, emit });
       all.push(task);
       emit("list-update", task);
       task.start();

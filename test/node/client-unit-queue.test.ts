@@ -28,6 +28,22 @@ describe("Queue", () => {
     expect(queue.peakPuts).toBe(4);
   });
 
+  it("many parts in flight in Node print no MaxListenersExceededWarning (a listener per part on the task's signals)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      const cos = new FakeCos();
+      cos.putDelay = 5;
+      await createUploader({ endpoint: "https://api.test", fetch: cos.fetch, httpStack: cos.stack, chunkParallelLimit: 16 }).upload({ key: "users/test/many.bin", body: bytes(40 * 1024, 9) }).done;
+      expect(cos.peakInFlight).toBeGreaterThan(10);
+      await new Promise((r) => setTimeout(r, 20)); // warnings are emitted on the next tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("the browser entry sends at most 6 PUTs at once (HTTP/1.1's connections per host), the rest wait in the queue, not unseen in the browser's", async () => {
     const cos = new FakeCos();
     cos.putDelay = 30;
