@@ -333,10 +333,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   // An earlier run's upload of a file started over (no --resume) is aborted on COS: its parts would
   // otherwise be kept (and paid for) until the sweeper's age. The run waits for these before it ends.
   const api = new Api({ endpoint: values.endpoint, getToken: token ? () => token : undefined });
+  const abortEarlier = (earlier: { uploadId?: string; token?: string }) =>
+    earlier.uploadId && earlier.token ? api.abort({ uploadId: earlier.uploadId, token: earlier.token }).catch(() => undefined) : Promise.resolve();
   const aborts: Promise<unknown>[] = [];
   const store = runStore(state, values.resume, (text) => {
     const earlier = JSON.parse(text) as { name?: string; uploadId?: string; token?: string };
-    if (earlier.uploadId && earlier.token) aborts.push(api.abort({ uploadId: earlier.uploadId, token: earlier.token }).catch(() => undefined));
+    aborts.push(abortEarlier(earlier));
     display.log(process.stderr, `cos-direct: ${earlier.name ?? "a file"} has an unfinished upload from an earlier run; starting it over (--resume would continue it)\n`);
   });
   const uploader = createUploader({
@@ -355,8 +357,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const ids = await state.keys(endpointPrefix(values.endpoint!)).catch(() => [] as string[]);
     for (const id of ids) {
       const earlier = await loadCheckpoint(state, id).catch(() => null);
-      if (!earlier || !keys.includes(earlier.options && "key" in earlier.options ? String(earlier.options.key) : "")) continue;
-      await api.abort({ uploadId: earlier.uploadId, token: earlier.token }).catch(() => undefined);
+      if (!earlier?.options?.key || !keys.includes(earlier.options.key)) continue;
+      await abortEarlier(earlier);
       await state.remove(id).catch(() => undefined);
       process.stderr.write(`cos-direct: ${earlier.key} was uploaded from a file that changed since an earlier run; that run's upload is aborted\n`);
     }

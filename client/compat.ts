@@ -236,6 +236,7 @@ export function settle<T>(work: Promise<T>, callback?: Callback<T>): Promise<T> 
 }
 
 type ListEvent = "list-update" | "task-list-update";
+const isListEvent = (event: string) => event === "list-update" || event === "task-list-update";
 
 interface Entry {
   id: string;
@@ -435,11 +436,11 @@ export class CosDirect {
 
   /** `list-update` ({ list }) on every change of the task list or a task's progress; `task-list-update` is the SDK's other name for it. */
   on(event: ListEvent, listener: (event: { list: TaskInfo[] }) => void): void {
-    if (event === "list-update" || event === "task-list-update") this.listeners.add(listener);
+    if (isListEvent(event)) this.listeners.add(listener);
   }
 
   off(event: ListEvent, listener: (event: { list: TaskInfo[] }) => void): void {
-    if (event === "list-update" || event === "task-list-update") this.listeners.delete(listener);
+    if (isListEvent(event)) this.listeners.delete(listener);
   }
 
   /**

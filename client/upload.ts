@@ -91,7 +91,6 @@ const atMost = <T>(work: Promise<T> | undefined): Promise<T | undefined> => {
 const stripQuotes = (etag: string) => etag.replace(/^"+|"+$/g, "");
 const sameEtag = (a: string, b: string) => stripQuotes(a) === stripQuotes(b);
 const refOf = (plan: { uploadId: string; token: string }) => ({ uploadId: plan.uploadId, token: plan.token });
-/** Bytes of part `n` in an upload of `size` bytes cut into `partSize` parts. */
 const resultOf = (info: ObjectInfo): UploadResult => ({ key: info.key, etag: info.etag, size: info.size, location: info.location, ...(info.crc64 ? { crc64: info.crc64 } : {}) });
 
 export class Task implements UploadTask {
@@ -348,8 +347,7 @@ export class Task implements UploadTask {
           // Aborted or swept while paused or failed (or its token expired): the parts sent are lost,
           // and the file starts over; but an upload asked for by its checkpoint fails instead.
           await atMost(this.claim?.remove());
-          this.startOver();
-          if (this.options.checkpoint) throw (this.gone = error as Error);
+          this.startOver(error as Error);
         });
       }
       // Twice at most: a gone upload whose object is not there starts over once.
@@ -723,8 +721,7 @@ export class Task implements UploadTask {
       // upload was asked for by its checkpoint, which names that upload only.
       if (!this.gonePlan) throw error;
       this.gonePlan = false;
-      this.startOver();
-      if (this.options.checkpoint) throw (this.gone = error);
+      this.startOver(error);
       return false;
     }
     await atMost(this.claim?.remove());
@@ -732,14 +729,18 @@ export class Task implements UploadTask {
     return true;
   }
 
-  /** Forgets the plan and the parts: the bytes sent so far are not in COS, and the next run plans afresh. */
-  private startOver(): void {
+  /**
+   * Forgets the plan and the parts: the bytes sent so far are not in COS (`why`), and the next run
+   * plans afresh; but an upload asked for by its checkpoint names that upload only, so it fails.
+   */
+  private startOver(why: Error): void {
     this.dropped = this.uploadId;
     this.plan = undefined;
     this.uploadId = undefined;
     this.parts.clear();
     this.window = undefined;
     this.restartProgress();
+    if (this.options.checkpoint) throw (this.gone = why);
   }
 
   /** Back at 0: the bytes sent are not in COS. Said at once, also for a task that fails now (its bar must not stay full). */

@@ -36,6 +36,9 @@ async function sentThenGone(cos: FakeCos, store: Store, body: Uint8Array | File)
   return task;
 }
 
+/** `inner`, but every removal fails from now on (a full quota, a flaky AsyncStorage). */
+const removeFails = (inner: Store): Store => ({ ...inner, remove: async () => Promise.reject(new Error("EIO: remove failed")) });
+
 afterEach(() => vi.unstubAllGlobals());
 
 describe("resume from a checkpoint", () => {
@@ -239,7 +242,7 @@ describe("resume from a checkpoint", () => {
     const body = bytes(6 * 1024, 72);
     const first = await crashAfter(cos, inner, body, 2);
     cos.uploads.delete(first); // swept
-    const store: Store = { ...inner, remove: async () => Promise.reject(new Error("EIO: remove failed")) };
+    const store = removeFails(inner);
     cos.putDelay = 20;
     const task = setup(cos, store).upload({ key: KEY, body });
     await until(() => !!task.uploadId && task.uploadId !== first && (cos.uploads.get(task.uploadId)?.parts.size ?? 0) >= 1, "the new upload under way");
@@ -254,8 +257,7 @@ describe("resume from a checkpoint", () => {
     const inner = memoryStore();
     const body = bytes(3 * 1024, 70);
     await sentThenGone(cos, inner, body);
-    // Read-only from now on for removals (a full quota, a flaky AsyncStorage).
-    const store: Store = { ...inner, remove: async () => Promise.reject(new Error("EIO: remove failed")) };
+    const store = removeFails(inner);
     // Each API call yields to timers, so a loop of requests could not starve the test's own timer.
     const yielding: typeof cos.fetch = async (url, init) => {
       await new Promise((r) => setTimeout(r, 1));
